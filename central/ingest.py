@@ -1,0 +1,376 @@
+"""MQTT ingest: validate, de-duplicate on (device, seq), commit to the ledger, then acknowledge.
+
+One committer thread owns the ledger connection and the engine's writes: messages queue up from
+the MQTT thread and are committed in groups (one transaction, one fsync for many messages), which
+is what makes tens of thousands of movements a second possible on a small machine. The ack is
+published only after COMMIT returns, so an event the edge forgets is always in the ledger or in
+the dead-letter table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from central import ledger
+from central.catalog import Catalog
+from central.engine import StockEngine
+from tallyman import wire
+from tallyman.wire import WireError
+
+log = logging.getLogger("tallyman.ingest")
+
+#: Stop draining the queue into one transaction past this many events (bounds commit latency).
+MAX_GROUP_EVENTS = 20_000
+_DELTA = ledger.MOVEMENT_COLUMNS.index("delta")
+_COMPARED = ("ts", "type", "qty", "loc")
+
+
+@dataclass
+class DeviceState:
+    """What central has of one device: a gap-free run up to `upto`, and seqs stored beyond it."""
+
+    site: str
+    upto: int = 0
+    above: set[int] = field(default_factory=set)
+
+    def mark(self, seq: int) -> None:
+        self.above.add(seq)
+        while self.upto + 1 in self.above:
+            self.upto += 1
+            self.above.discard(self.upto)
+
+    def has(self, seq: int) -> bool:
+        return seq <= self.upto or seq in self.above
+
+
+@dataclass
+class Batch:
+    """What one group commit writes: movement rows, their kernel columns, dead letters, acks."""
+
+    rows: list[list[Any]] = field(default_factory=list)
+    sku: list[int] = field(default_factory=list)
+    loc: list[int] = field(default_factory=list)
+    to_loc: list[int] = field(default_factory=list)
+    kind: list[int] = field(default_factory=list)
+    qty: list[int] = field(default_factory=list)
+    dead: list[tuple] = field(default_factory=list)
+    acks: dict[str, list[dict]] = field(default_factory=dict)
+    statuses: list[tuple] = field(default_factory=list)
+
+    def add_movement(self, row: list[Any], sku_id: int, loc_id: int, to_id: int, kind: int) -> None:
+        self.rows.append(row)
+        self.sku.append(sku_id)
+        self.loc.append(loc_id)
+        self.to_loc.append(to_id)
+        self.kind.append(kind)
+        self.qty.append(row[13])
+
+
+class Ingest:
+    def __init__(
+        self,
+        db_path: str,
+        engine: StockEngine,
+        catalog: Catalog,
+        publish: Callable[[str, bytes], None],
+        on_commit: Callable[[Batch], None] | None = None,
+    ):
+        self.conn = ledger.connect(db_path, check_same_thread=False)
+        self.engine = engine
+        self.catalog = catalog
+        self.publish = publish
+        self.on_commit = on_commit
+        self.queue: queue.Queue = queue.Queue()
+        self.devices = self._load_devices()
+        self.committed = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _load_devices(self) -> dict[str, DeviceState]:
+        return {
+            d: DeviceState(site, upto, above)
+            for d, (site, upto, above) in ledger.device_watermarks(self.conn).items()
+        }
+
+    # --- inputs (any thread) --------------------------------------------------------------
+
+    def submit(self, topic: str, payload: bytes) -> None:
+        self.queue.put(("msg", topic, payload))
+
+    def submit_status(self, topic: str, payload: bytes) -> None:
+        self.queue.put(("status", topic, payload))
+
+    def retry(self, dead_letter_id: int) -> Future:
+        fut: Future = Future()
+        self.queue.put(("retry", dead_letter_id, fut))
+        return fut
+
+    # --- the committer thread -------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="ingest", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                first = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            items, events = [first], 0
+            while events < MAX_GROUP_EVENTS:
+                try:
+                    item = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                items.append(item)
+                events += len(item[2]) // 120 if item[0] == "msg" else 1
+            try:
+                self.process(items)
+            except Exception:  # the ingest must outlive any one bad group
+                log.exception("ingest group failed; engine rebuilt, edges will retransmit")
+
+    def process(self, items: list[tuple]) -> Batch:
+        batch = Batch()
+        now = wire.now_ts()
+        retries = []
+        for item in items:
+            if item[0] == "msg":
+                self._message(batch, now, item[1], item[2])
+            elif item[0] == "status":
+                self._status(batch, now, item[1], item[2])
+            else:
+                retries.append((item[1], item[2]))
+        self._commit(batch)
+        for dl_id, fut in retries:
+            try:
+                fut.set_result(self._retry(dl_id))
+            except Exception as exc:  # reported to the API caller, never a stack trace
+                fut.set_exception(exc)
+        return batch
+
+    def _message(self, batch: Batch, now: str, topic: str, payload: bytes) -> None:
+        try:
+            site, device, events = wire.decode_movements(topic, payload)
+        except WireError as exc:
+            t_site, t_device = _topic_ids(topic)
+            text = payload[:4096].decode("utf-8", "replace")
+            batch.dead.append((now, topic, t_device, t_site, None, exc.code, exc.detail, None, text))
+            log.warning("dead-lettered a message on %s: %s", topic, exc)
+            return
+        st = self.devices.get(device)
+        if st is None:
+            st = self.devices[device] = DeviceState(site)
+        st.site = site
+        rejected = batch.acks.setdefault(device, [])
+        for ev in events:
+            seq = ev.get("seq") if isinstance(ev, dict) else None
+            if type(seq) is not int or seq < 1:
+                detail = "an event without a positive integer seq cannot be acknowledged"
+                batch.dead.append(
+                    (now, topic, device, site, None, "invalid_event", detail, _dump(ev), None)
+                )
+                continue
+            if st.has(seq):
+                self._duplicate(batch, now, topic, device, site, ev, rejected)
+                continue
+            try:
+                row, ids = self._resolve(ev, device, site, now)
+            except WireError as exc:
+                batch.dead.append(
+                    (now, topic, device, site, seq, exc.code, exc.detail, _dump(ev), None)
+                )
+                rejected.append(wire.rejection(seq, exc.code, exc.detail))
+            else:
+                batch.add_movement(row, *ids)
+            st.mark(seq)
+
+    def _duplicate(self, batch, now, topic, device, site, ev, rejected) -> None:
+        """A seq central already has: a retransmit (identical, ack again) or a replay (reject)."""
+        seq = ev["seq"]
+        stored = self.conn.execute(
+            "SELECT ts, type, qty, loc FROM movements WHERE device = ? AND seq = ?", (device, seq)
+        ).fetchone()
+        if stored is None:
+            row = self.conn.execute(
+                "SELECT code, detail FROM dead_letters WHERE device = ? AND seq = ? "
+                "ORDER BY id LIMIT 1",
+                (device, seq),
+            ).fetchone()
+            if row is not None:  # rejected before; the edge missed that ack
+                rejected.append(wire.rejection(seq, row[0], row[1]))
+            return  # else it is in this very group, not yet committed: nothing to say
+        if tuple(stored) != tuple(ev.get(k) for k in _COMPARED):
+            detail = f"seq {seq} is already in the ledger with different content"
+            batch.dead.append(
+                (now, topic, device, site, seq, "seq_replayed", detail, _dump(ev), None)
+            )
+            rejected.append(wire.rejection(seq, "seq_replayed", detail))
+
+    def _resolve(self, ev: dict, device: str, site: str, now: str) -> tuple[list, tuple]:
+        """Validate one event and resolve its item and locations to ledger ids."""
+        wire.validate_event(ev, site)
+        sku, gtin = ev.get("sku"), ev.get("gtin")
+        if sku is None:
+            sku = self.catalog.sku_for_gtin(self.conn, gtin)
+            if sku is None:
+                raise WireError("unknown_gtin", f"GTIN {gtin} is not in the item master")
+        item_id = self.catalog.item_id(self.conn, sku)
+        if item_id is None:
+            raise WireError("unknown_sku", f"SKU {sku} is not in the item master")
+        loc_id = self.catalog.location_id(self.conn, ev["loc"])
+        if loc_id is None:
+            raise WireError("unknown_location", f"location {ev['loc']} is not in master data")
+        to_loc = ev.get("to_loc")
+        to_id = 0
+        if to_loc is not None:
+            to_id = self.catalog.location_id(self.conn, to_loc) or 0
+            if not to_id:
+                raise WireError("unknown_location", f"location {to_loc} is not in master data")
+        kind = ledger.TYPE_CODE[ev["type"]]
+        row = [
+            device,
+            ev["seq"],
+            site,
+            ev["ts"],
+            now,
+            ev["type"],
+            kind,
+            sku,
+            item_id,
+            gtin,
+            ev.get("lot"),
+            ev.get("expiry"),
+            ev.get("serial"),
+            ev["qty"],
+            0,
+            ev["loc"],
+            loc_id,
+            to_loc,
+            to_id,
+            ev.get("ref"),
+            ev.get("operator"),
+            ev.get("raw"),
+        ]
+        return row, (item_id, loc_id, to_id, kind)
+
+    def _status(self, batch: Batch, now: str, topic: str, payload: bytes) -> None:
+        try:
+            site, device, _ = wire.parse_device_topic(topic)
+            msg = json.loads(payload) if payload else {"state": "removed"}
+            state, queue_len = str(msg.get("state")), msg.get("queue")
+        except (WireError, ValueError, AttributeError):
+            log.warning("ignored a malformed status on %s", topic)
+            return
+        batch.statuses.append((device, site, state, queue_len, now))
+
+    def _commit(self, batch: Batch) -> None:
+        """Apply to the engine, write everything in one transaction, then acknowledge."""
+        conn = self.conn
+        with self.engine.lock:
+            delta = self.engine.apply(batch.sku, batch.loc, batch.to_loc, batch.kind, batch.qty)
+            for row, d in zip(batch.rows, delta.tolist(), strict=True):
+                row[_DELTA] = d
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(ledger.INSERT_MOVEMENT, batch.rows)
+                conn.executemany(ledger.INSERT_DEAD_LETTER, batch.dead)
+                conn.executemany(
+                    "INSERT INTO devices (device, site, upto) VALUES (?, ?, ?) "
+                    "ON CONFLICT(device) DO UPDATE SET site = excluded.site, upto = excluded.upto",
+                    [(d, self.devices[d].site, self.devices[d].upto) for d in batch.acks],
+                )
+                conn.executemany(
+                    "INSERT INTO devices (device, site, state, queue, last_seen) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(device) DO UPDATE SET "
+                    "state = excluded.state, queue = excluded.queue, last_seen = excluded.last_seen",
+                    batch.statuses,
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._reload()
+                raise
+        self.committed += len(batch.rows)
+        for device, rejected in batch.acks.items():
+            st = self.devices[device]
+            self.publish(wire.ack_topic(st.site, device), wire.encode_ack(st.upto, rejected))
+        if self.on_commit is not None and batch.rows:
+            self.on_commit(batch)
+
+    def _reload(self) -> None:
+        """After a failed commit, memory is ahead of the ledger: reload both from the ledger."""
+        self.devices = self._load_devices()
+        self.catalog.refresh(self.conn)
+        self.engine.rebuild(self.conn, self.catalog.max_item_id, self.catalog.max_loc_id)
+
+    # --- dead-letter retry ----------------------------------------------------------------
+
+    def _retry(self, dl_id: int) -> dict:
+        """Re-run a dead-lettered event through validation now that its cause may be fixed."""
+        row = self.conn.execute(
+            "SELECT device, site, seq, code, event, status FROM dead_letters WHERE id = ?",
+            (dl_id,),
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"no dead letter {dl_id}")
+        device, site, seq, code, event, status = row
+        if status != "open":
+            return {"id": dl_id, "status": status, "detail": "already handled"}
+        if event is None or seq is None:
+            raise ValueError(f"a whole message rejected as {code} cannot be retried; resend it")
+        if code == "seq_replayed":
+            raise ValueError("a replayed seq cannot enter the ledger under the same seq")
+        ev = json.loads(event)
+        exists = self.conn.execute(
+            "SELECT 1 FROM movements WHERE device = ? AND seq = ?", (device, seq)
+        ).fetchone()
+        now = wire.now_ts()
+        batch = Batch()
+        try:
+            if exists is None:
+                mrow, ids = self._resolve(ev, device, site, now)
+                batch.add_movement(mrow, *ids)
+        except WireError as exc:
+            self.conn.execute(
+                "UPDATE dead_letters SET attempts = attempts + 1, code = ?, detail = ? "
+                "WHERE id = ?",
+                (exc.code, exc.detail, dl_id),
+            )
+            return {"id": dl_id, "status": "open", "error": exc.code, "detail": exc.detail}
+        self._commit(batch)
+        self.conn.execute(
+            "UPDATE dead_letters SET status = 'resolved', attempts = attempts + 1, "
+            "resolved_at = ? WHERE id = ?",
+            (now, dl_id),
+        )
+        return {"id": dl_id, "status": "resolved"}
+
+
+def _topic_ids(topic: str) -> tuple[str | None, str | None]:
+    try:
+        site, device, _ = wire.parse_device_topic(topic)
+        return site, device
+    except WireError:
+        return None, None
+
+
+def _dump(ev: Any) -> str:
+    try:
+        return json.dumps(ev)[:4096]
+    except (TypeError, ValueError):
+        return repr(ev)[:4096]

@@ -1,0 +1,172 @@
+"""The append-only ledger: every accepted movement, every rejection, and the master data they need.
+
+Why integer ids beside the text keys: the stock engine's arrays are indexed by item id × location
+id, so rebuilding ten million movements reads integers straight into numpy instead of hashing
+strings. Why `delta`: a count sets the quantity, so its effect depends on what came before; the
+ledger keeps the effect it had when it was applied (the count's variance), for audit and planning.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from tallyman.wire import TYPES
+
+#: Stable small-integer code of each movement type (stored as `movements.kind`).
+TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(sorted(TYPES))}
+CODE_TYPE: dict[int, str] = {i: t for t, i in TYPE_CODE.items()}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY,
+    sku TEXT NOT NULL UNIQUE,
+    gtin TEXT UNIQUE,
+    name TEXT,
+    category TEXT,
+    unit_cost REAL,
+    price REAL,
+    supplier TEXT,
+    lead_time_days REAL,
+    pack_size INTEGER,
+    moq INTEGER
+);
+CREATE TABLE IF NOT EXISTS locations (
+    id INTEGER PRIMARY KEY,
+    loc TEXT NOT NULL UNIQUE,
+    site TEXT NOT NULL,
+    kind TEXT
+);
+CREATE TABLE IF NOT EXISTS movements (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    site TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    sku_id INTEGER NOT NULL,
+    gtin TEXT,
+    lot TEXT,
+    expiry TEXT,
+    serial TEXT,
+    qty INTEGER NOT NULL,
+    delta INTEGER NOT NULL,
+    loc TEXT NOT NULL,
+    loc_id INTEGER NOT NULL,
+    to_loc TEXT,
+    to_loc_id INTEGER NOT NULL DEFAULT 0,
+    ref TEXT,
+    operator TEXT,
+    raw TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS movements_device_seq ON movements(device, seq);
+CREATE INDEX IF NOT EXISTS movements_sku ON movements(sku_id, id);
+CREATE INDEX IF NOT EXISTS movements_ts ON movements(ts);
+CREATE TABLE IF NOT EXISTS devices (
+    device TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    upto INTEGER NOT NULL DEFAULT 0,
+    state TEXT,
+    queue INTEGER,
+    last_seen TEXT
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY,
+    received_at TEXT NOT NULL,
+    topic TEXT,
+    device TEXT,
+    site TEXT,
+    seq INTEGER,
+    code TEXT NOT NULL,
+    detail TEXT,
+    event TEXT,
+    payload TEXT,
+    status TEXT NOT NULL DEFAULT 'open',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    resolved_at TEXT
+);
+CREATE INDEX IF NOT EXISTS dead_letters_status ON dead_letters(status, id);
+CREATE INDEX IF NOT EXISTS dead_letters_device_seq ON dead_letters(device, seq);
+"""
+
+MOVEMENT_COLUMNS = (
+    "device",
+    "seq",
+    "site",
+    "ts",
+    "received_at",
+    "type",
+    "kind",
+    "sku",
+    "sku_id",
+    "gtin",
+    "lot",
+    "expiry",
+    "serial",
+    "qty",
+    "delta",
+    "loc",
+    "loc_id",
+    "to_loc",
+    "to_loc_id",
+    "ref",
+    "operator",
+    "raw",
+)
+INSERT_MOVEMENT = (
+    f"INSERT INTO movements ({', '.join(MOVEMENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(MOVEMENT_COLUMNS))})"
+)
+INSERT_DEAD_LETTER = (
+    "INSERT INTO dead_letters "
+    "(received_at, topic, device, site, seq, code, detail, event, payload) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """Open (and create) the ledger. WAL so readers never block the ingest writer; FULL sync
+    because central acknowledges after commit and the edge then forgets the event: a commit that
+    a power cut could undo would lose a scan."""
+    conn = sqlite3.connect(
+        str(path), timeout=30, isolation_level=None, check_same_thread=check_same_thread
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def database(path: str | Path) -> sqlite_utils.Database:
+    """A sqlite-utils handle on the ledger, for import and ad-hoc queries."""
+    return sqlite_utils.Database(connect(path))
+
+
+def device_watermarks(conn: sqlite3.Connection) -> dict[str, tuple[str, int, set[int]]]:
+    """Per device: (site, contiguous upto, seqs already stored above upto).
+
+    Central acknowledges `upto` only over a gap-free run of seqs: a lost message (a broker killed
+    before it persisted) leaves a gap that the edge fills by retransmitting.
+    """
+    out: dict[str, tuple[str, int, set[int]]] = {}
+    for device, site, upto in conn.execute("SELECT device, site, upto FROM devices"):
+        above = {
+            s
+            for (s,) in conn.execute(
+                "SELECT seq FROM movements WHERE device = ? AND seq > ? "
+                "UNION SELECT seq FROM dead_letters WHERE device = ? AND seq > ?",
+                (device, upto, device, upto),
+            )
+        }
+        out[device] = (site, upto, above)
+    return out
+
+
+def count_movements(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM movements").fetchone()[0]
