@@ -70,7 +70,7 @@ class StockEngine:
         return delta
 
     def rebuild(self, conn: sqlite3.Connection, max_item_id: int, max_loc_id: int) -> int:
-        """Replay the whole ledger, in ledger order, into fresh arrays. Returns movements applied."""
+        """Replay the whole ledger, in ledger order, into fresh arrays; returns the count."""
         with self.lock:
             for name in MEASURES:
                 setattr(self, name, np.zeros((max_item_id + 1, max_loc_id + 1), np.int64))

@@ -30,6 +30,7 @@ log = logging.getLogger("tallyman.ingest")
 #: Stop draining the queue into one transaction past this many events (bounds commit latency).
 MAX_GROUP_EVENTS = 20_000
 _DELTA = ledger.MOVEMENT_COLUMNS.index("delta")
+_QTY = ledger.MOVEMENT_COLUMNS.index("qty")
 _COMPARED = ("ts", "type", "qty", "loc")
 
 
@@ -71,7 +72,7 @@ class Batch:
         self.loc.append(loc_id)
         self.to_loc.append(to_id)
         self.kind.append(kind)
-        self.qty.append(row[13])
+        self.qty.append(row[_QTY])
 
 
 class Ingest:
@@ -90,6 +91,7 @@ class Ingest:
         self.on_commit = on_commit
         self.queue: queue.Queue = queue.Queue()
         self.devices = self._load_devices()
+        self.last_id = self._max_id()
         self.committed = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -129,6 +131,7 @@ class Ingest:
             try:
                 first = self.queue.get(timeout=0.2)
             except queue.Empty:
+                self.tail_if_needed()
                 continue
             items, events = [first], 0
             while events < MAX_GROUP_EVENTS:
@@ -168,7 +171,9 @@ class Ingest:
         except WireError as exc:
             t_site, t_device = _topic_ids(topic)
             text = payload[:4096].decode("utf-8", "replace")
-            batch.dead.append((now, topic, t_device, t_site, None, exc.code, exc.detail, None, text))
+            batch.dead.append(
+                (now, topic, t_device, t_site, None, exc.code, exc.detail, None, text)
+            )
             log.warning("dead-lettered a message on %s: %s", topic, exc)
             return
         st = self.devices.get(device)
@@ -278,14 +283,22 @@ class Ingest:
         batch.statuses.append((device, site, state, queue_len, now))
 
     def _commit(self, batch: Batch) -> None:
-        """Apply to the engine, write everything in one transaction, then acknowledge."""
+        """Apply to the engine, write everything in one transaction, then acknowledge.
+
+        The engine lock is held through COMMIT so that a stock read never sees a movement the
+        ledger could still lose; the write lock (BEGIN IMMEDIATE) is taken first so that rows
+        other processes appended (`tallyman import stock`) are applied in ledger order.
+        """
         conn = self.conn
         with self.engine.lock:
-            delta = self.engine.apply(batch.sku, batch.loc, batch.to_loc, batch.kind, batch.qty)
-            for row, d in zip(batch.rows, delta.tolist(), strict=True):
-                row[_DELTA] = d
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                self._tail()
+                delta = self.engine.apply(
+                    batch.sku, batch.loc, batch.to_loc, batch.kind, batch.qty
+                )
+                for row, d in zip(batch.rows, delta.tolist(), strict=True):
+                    row[_DELTA] = d
                 conn.executemany(ledger.INSERT_MOVEMENT, batch.rows)
                 conn.executemany(ledger.INSERT_DEAD_LETTER, batch.dead)
                 conn.executemany(
@@ -296,10 +309,12 @@ class Ingest:
                 conn.executemany(
                     "INSERT INTO devices (device, site, state, queue, last_seen) "
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT(device) DO UPDATE SET "
-                    "state = excluded.state, queue = excluded.queue, last_seen = excluded.last_seen",
+                    "state = excluded.state, queue = excluded.queue, "
+                    "last_seen = excluded.last_seen",
                     batch.statuses,
                 )
                 conn.execute("COMMIT")
+                self.last_id = self._max_id()
             except sqlite3.Error:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -317,6 +332,30 @@ class Ingest:
         self.devices = self._load_devices()
         self.catalog.refresh(self.conn)
         self.engine.rebuild(self.conn, self.catalog.max_item_id, self.catalog.max_loc_id)
+        self.last_id = self._max_id()
+
+    def _max_id(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM movements").fetchone()[0]
+
+    def _tail(self) -> None:
+        """Apply rows another process appended since our last commit, fixing their delta."""
+        rows = self.conn.execute(
+            "SELECT id, sku_id, loc_id, to_loc_id, kind, qty FROM movements WHERE id > ? "
+            "ORDER BY id",
+            (self.last_id,),
+        ).fetchall()
+        if not rows:
+            return
+        ids, sku, loc, to_loc, kind, qty = zip(*rows, strict=True)
+        delta = self.engine.apply(sku, loc, to_loc, kind, qty)
+        self.conn.executemany(
+            "UPDATE movements SET delta = ? WHERE id = ?", zip(delta.tolist(), ids, strict=True)
+        )
+        log.info("applied %d movements written by another process", len(rows))
+
+    def tail_if_needed(self) -> None:
+        if self._max_id() > self.last_id:
+            self._commit(Batch())
 
     # --- dead-letter retry ----------------------------------------------------------------
 

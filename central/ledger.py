@@ -92,6 +92,24 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 CREATE INDEX IF NOT EXISTS dead_letters_status ON dead_letters(status, id);
 CREATE INDEX IF NOT EXISTS dead_letters_device_seq ON dead_letters(device, seq);
+CREATE TABLE IF NOT EXISTS tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT,
+    remote_addr TEXT
+);
 """
 
 MOVEMENT_COLUMNS = (
@@ -170,3 +188,11 @@ def device_watermarks(conn: sqlite3.Connection) -> dict[str, tuple[str, int, set
 
 def count_movements(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM movements").fetchone()[0]
+
+
+def reader(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection for API threads (WAL lets it read while ingest writes)."""
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA query_only=1")
+    return conn

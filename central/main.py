@@ -1,0 +1,41 @@
+"""`tallyman central --db PATH --broker mqtt://HOST:PORT --http HOST:PORT`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from werkzeug.serving import make_server
+
+from central.app import create_app, load_state, start_ingest
+
+
+def parse_hostport(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="tallyman central")
+    p.add_argument("--db", required=True, help="ledger SQLite file (created if missing)")
+    p.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://[user:pw@]host:port")
+    p.add_argument("--http", default="127.0.0.1:8080", help="API and dashboard address")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s central %(levelname)s %(message)s")
+    state = load_state(args.db)
+    start_ingest(state, args.broker)
+    host, port = parse_hostport(args.http)
+    server = make_server(host, port, create_app(state), threaded=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"central: API on http://{host}:{server.server_port}/api/health", flush=True)
+    stop.wait()
+    server.shutdown()
+    state.bus.stop()
+    state.ingest.stop()
+    return 0
