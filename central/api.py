@@ -223,9 +223,8 @@ def dead_letters():
     rows = []
     for r in reader().execute(sql, (*params, limit)):
         row = dict(zip(DEAD_LETTER_FIELDS, r, strict=True))
-        if row["event"]:
-            if row["event"].startswith("{"):
-                row["event"] = json.loads(row["event"])
+        if row["event"] and row["event"].startswith("{"):
+            row["event"] = json.loads(row["event"])
         rows.append(row)
     return jsonify(rows=rows)
 

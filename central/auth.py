@@ -22,7 +22,6 @@ from tallyman.wire import now_ts
 ROLES = ("staff", "planner", "approver", "admin")
 
 
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -294,9 +294,7 @@ class Ingest:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 self._tail()
-                delta = self.engine.apply(
-                    batch.sku, batch.loc, batch.to_loc, batch.kind, batch.qty
-                )
+                delta = self.engine.apply(batch.sku, batch.loc, batch.to_loc, batch.kind, batch.qty)
                 for row, d in zip(batch.rows, delta.tolist(), strict=True):
                     row[_DELTA] = d
                 conn.executemany(ledger.INSERT_MOVEMENT, batch.rows)
