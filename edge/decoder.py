@@ -84,6 +84,9 @@ _FIELD = {
 # AIs whose appearance inside a lot or serial is strong evidence of a missing separator: fixed
 # length and self-checking (check digit or calendar date).
 _TELLTALE = ("00", "01", "02", "11", "13", "15", "16", "17")
+_DATE_AIS = ("11", "12", "13", "15", "16", "17")
+# AIs seen on real shipping and retail labels, preferred when guessing where a GS was lost.
+_COMMON = (*_TELLTALE, "10", "21", "30", "37", "240", "241", "254", "400", "414", "3103")
 
 
 class DecodeError(ValueError):
@@ -365,21 +368,9 @@ def _split_failure(data: str, err: _SplitError) -> DecodeError:
     rest = data[err.pos :]
     prev = err.parts[-1] if err.parts else None
     if prev is not None and prev.es.ai.separator_required and not prev.terminated:
-        # The variable-length field before the failure may have run on into the next AI:
-        # re-parse from each point inside it, as if the missing GS were there.
-        first = prev.start + len(prev.es.ai.ai) + 1
-        for j in range(first, prev.end):
-            try:
-                tail = _split(data[j:])
-                _check_digits([p.es for p in tail])
-            except (_SplitError, DecodeError):
-                continue
-            ai = prev.es.ai.ai
-            return DecodeError(
-                "missing_separator",
-                f"GS separator missing after {_name(ai)} {data[first - 1 : j]!r}: it runs into "
-                f"({tail[0].es.ai.ai}); reprint the label with FNC1 after ({ai})",
-            )
+        hint = _run_on(data, prev, {p.es.ai.ai for p in err.parts})
+        if hint:
+            return DecodeError("missing_separator", hint)
         limit = re.search(r"\.\.(\d+)$", prev.es.ai.format)
         if limit and len(prev.es.value) >= int(limit.group(1)):
             return DecodeError(
@@ -392,11 +383,48 @@ def _split_failure(data: str, err: _SplitError) -> DecodeError:
     except ParseError:
         return DecodeError("invalid_gs1", f"unknown GS1 application identifier at {rest[:12]!r}")
     value = rest[len(ai.ai) :].split(GS, 1)[0]
-    if "date" in err.reason:
-        return DecodeError("invalid_gs1", f"{_name(ai.ai)} {value[:6]!r} is not a valid date")
-    return DecodeError(
-        "invalid_gs1",
-        f"{_name(ai.ai)} {value[:24]!r} does not match GS1 format {ai.format} ({err.reason})",
+    fmt = ai.format.split("+", 1)[-1]
+    fixed = re.fullmatch(r"N(\d+)", fmt)
+    if fixed:
+        value = value[: int(fixed.group(1))]
+    if ai.ai in _DATE_AIS:
+        return DecodeError("invalid_gs1", f"{_name(ai.ai)} {value!r} is not a valid date (YYMMDD)")
+    if fixed:
+        want = f"exactly {fixed.group(1)} digits"
+    elif m := re.fullmatch(r"N\.\.(\d+)", fmt):
+        want = f"1 to {m.group(1)} digits"
+    elif m := re.fullmatch(r"X\.\.(\d+)", fmt):
+        want = f"1 to {m.group(1)} letters, digits or punctuation"
+    else:
+        # An unusual AI: biip's own reason is the most precise thing we can say.
+        return DecodeError("invalid_gs1", f"{_name(ai.ai)}: {err.reason}")
+    return DecodeError("invalid_gs1", f"{_name(ai.ai)} should be {want}, got {value[:24]!r}")
+
+
+def _run_on(data: str, prev: _Part, present: set[str]) -> str | None:
+    """Re-parse from each point inside the variable-length field `prev`, as if the GS were there.
+
+    Common AIs are tried first so that "10LOT4221SER1…" reads as a lot running into (21), not
+    into the rarely used (22).
+    """
+    first = prev.start + len(prev.es.ai.ai) + 1
+    candidates: list[tuple[int, list[_Part]]] = []
+    for j in range(first, prev.end):
+        try:
+            tail = _split(data[j:])
+            _check_digits([p.es for p in tail])
+        except (_SplitError, DecodeError):
+            continue
+        if any(p.es.ai.ai in present for p in tail):
+            continue  # an AI may appear only once in a message
+        candidates.append((j, tail))
+    if not candidates:
+        return None
+    j, tail = min(candidates, key=lambda c: (c[1][0].es.ai.ai not in _COMMON, c[0]))
+    ai = prev.es.ai.ai
+    return (
+        f"GS separator missing after {_name(ai)} {data[first - 1 : j]!r}: it runs into "
+        f"({tail[0].es.ai.ai}); reprint the label with FNC1 after ({ai})"
     )
 
 

@@ -1,0 +1,155 @@
+"""The device's durable outbox: every movement is committed here before the operator hears "OK".
+
+An event leaves the outbox only when central's ack says it is in the ledger (accepted or rejected
+with a reason); a broker PUBACK never deletes anything. The seq counter lives in the same file
+and is bumped in the same transaction as the insert, so it survives restarts and never repeats.
+Events are stored as their wire JSON so that publishing is string joining, not re-encoding.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, event TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rejections (
+    seq INTEGER PRIMARY KEY, code TEXT NOT NULL, detail TEXT, event TEXT, at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS serials (
+    gtin TEXT NOT NULL, serial TEXT NOT NULL, type TEXT NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (gtin, serial, type)
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1), ('acked_upto', 0);
+"""
+
+
+class Outbox:
+    """One SQLite file per device; safe to share between the scan and publisher threads."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
+        self.path = str(path)
+        self.conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30
+        )
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute(f"PRAGMA synchronous={synchronous}")
+        self.conn.executescript(SCHEMA)
+        self.lock = threading.Lock()
+
+    def _meta(self, key: str) -> int:
+        return self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
+    def append(self, event: dict) -> tuple[int, bool]:
+        """Durably store one event, giving it the next seq. Returns (seq, new).
+
+        A serialised item (GTIN + serial) already recorded with the same type is not stored
+        again: that is a scanner re-sending a frame it got no reply for, or a double scan of one
+        physical unit; (its original seq, False) is returned.
+        """
+        with self.lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                gtin, serial = event.get("gtin"), event.get("serial")
+                if gtin and serial:
+                    row = conn.execute(
+                        "SELECT seq FROM serials WHERE gtin = ? AND serial = ? AND type = ?",
+                        (gtin, serial, event["type"]),
+                    ).fetchone()
+                    if row:
+                        conn.execute("COMMIT")
+                        return row[0], False
+                seq = self._meta("next_seq")
+                event = {"seq": seq, **event}
+                conn.execute(
+                    "INSERT INTO outbox (seq, event) VALUES (?, ?)",
+                    (seq, json.dumps(event, separators=(",", ":"))),
+                )
+                if gtin and serial:
+                    conn.execute(
+                        "INSERT INTO serials (gtin, serial, type, seq) VALUES (?, ?, ?, ?)",
+                        (gtin, serial, event["type"], seq),
+                    )
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return seq, True
+
+    def append_many(self, events: list[dict]) -> int:
+        """Bulk load (benchmarks, replays of an export); same guarantees, one transaction."""
+        with self.lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            seq = self._meta("next_seq")
+            rows = []
+            for ev in events:
+                rows.append((seq, json.dumps({"seq": seq, **ev}, separators=(",", ":"))))
+                seq += 1
+            conn.executemany("INSERT INTO outbox (seq, event) VALUES (?, ?)", rows)
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq,))
+            conn.execute("COMMIT")
+            return len(rows)
+
+    def pending(self, after_seq: int, limit: int) -> list[tuple[int, str]]:
+        """Events not yet acknowledged with seq > after_seq, oldest first, as (seq, json)."""
+        with self.lock:
+            return self.conn.execute(
+                "SELECT seq, event FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+
+    def ack(self, upto: int, rejected: list[dict], at: str) -> int:
+        """Central has everything ≤ upto: drop it, keeping rejected events and their reasons."""
+        with self.lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for r in rejected:
+                    ev = conn.execute(
+                        "SELECT event FROM outbox WHERE seq = ?", (r["seq"],)
+                    ).fetchone()
+                    conn.execute(
+                        "INSERT OR REPLACE INTO rejections (seq, code, detail, event, at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (r["seq"], r.get("code", "?"), r.get("detail", ""), ev and ev[0], at),
+                    )
+                cur = conn.execute("DELETE FROM outbox WHERE seq <= ?", (upto,))
+                if upto > self._meta("acked_upto"):
+                    conn.execute("UPDATE meta SET value = ? WHERE key = 'acked_upto'", (upto,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return cur.rowcount
+
+    @property
+    def acked_upto(self) -> int:
+        with self.lock:
+            return self._meta("acked_upto")
+
+    @property
+    def next_seq(self) -> int:
+        with self.lock:
+            return self._meta("next_seq")
+
+    def queue_length(self) -> int:
+        with self.lock:
+            return self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+
+    def rejections(self, limit: int = 100) -> list[dict]:
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT seq, code, detail, event, at FROM rejections ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [dict(zip(("seq", "code", "detail", "event", "at"), r, strict=True)) for r in rows]
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
