@@ -8,6 +8,7 @@ Passwords are hashed by mosquitto's own `mosquitto_passwd`.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import secrets
@@ -117,6 +118,9 @@ class BrokerDir:
         conf.write_text(
             "\n".join(
                 [
+                    # mosquitto started as root drops to user "mosquitto", which could not
+                    # read this folder: stay the user that owns it.
+                    f"user {getpass.getuser()}",
                     f"listener {self.port} {self.host}",
                     "allow_anonymous false",
                     f"password_file {self.path / 'passwd'}",

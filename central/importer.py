@@ -88,6 +88,15 @@ def _ensure_locations(db: sqlite_utils.Database, locs: dict[str, str | None]) ->
             )
 
 
+def import_locations_from(db: sqlite_utils.Database, locs: list[str]) -> int:
+    """Register locations given as `SITE/BIN` strings (used by the demo and tests)."""
+    bad = [loc for loc in locs if not wire.valid_loc(loc)]
+    if bad:
+        raise ImportError_(f"locations must be SITE/BIN: {', '.join(bad)}")
+    _ensure_locations(db, dict.fromkeys(locs))
+    return len(locs)
+
+
 def import_locations(db: sqlite_utils.Database, path: Path) -> int:
     locs: dict[str, str | None] = {}
     for line, row in _rows(path, {"loc"}):

@@ -209,21 +209,28 @@ class Ingest:
         stored = self.conn.execute(
             "SELECT ts, type, qty, loc FROM movements WHERE device = ? AND seq = ?", (device, seq)
         ).fetchone()
+        earlier = None
         if stored is None:
-            row = self.conn.execute(
-                "SELECT code, detail FROM dead_letters WHERE device = ? AND seq = ? "
+            earlier = self.conn.execute(
+                "SELECT code, detail, event FROM dead_letters WHERE device = ? AND seq = ? "
                 "ORDER BY id LIMIT 1",
                 (device, seq),
             ).fetchone()
-            if row is not None:  # rejected before; the edge missed that ack
-                rejected.append(wire.rejection(seq, row[0], row[1]))
-            return  # else it is in this very group, not yet committed: nothing to say
-        if tuple(stored) != tuple(ev.get(k) for k in _COMPARED):
-            detail = f"seq {seq} is already in the ledger with different content"
+            if earlier is None:
+                return  # in this very group, not yet committed: its ack is on its way
+            try:
+                first = json.loads(earlier[2])
+                stored = tuple(first.get(k) for k in _COMPARED)
+            except (TypeError, ValueError, AttributeError):
+                stored = None
+        if stored is not None and tuple(stored) != tuple(ev.get(k) for k in _COMPARED):
+            detail = f"seq {seq} was already used for a different event"
             batch.dead.append(
                 (now, topic, device, site, seq, "seq_replayed", detail, _dump(ev), None)
             )
             rejected.append(wire.rejection(seq, "seq_replayed", detail))
+        elif earlier is not None:  # a retransmit of a rejected event: the edge missed that ack
+            rejected.append(wire.rejection(seq, earlier[0], earlier[1]))
 
     def _resolve(self, ev: dict, device: str, site: str, now: str) -> tuple[list, tuple]:
         """Validate one event and resolve its item and locations to ledger ids."""

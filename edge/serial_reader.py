@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 ACK = b"\x06"
 NAK = b"\x15"
-MAX_REPLY = 80  # scanner displays and logs truncate long replies anyway
+MAX_REPLY = 160  # keep replies to one short line on handheld displays and in logs
 
 UNPLUGGED = "scanner unplugged"
 RECONNECTED = "scanner reconnected"
@@ -116,8 +116,7 @@ class SerialReader:
                 return False
             try:
                 port.write(data)
-                port.flush()
-            except (serial.SerialException, OSError) as exc:
+            except Exception as exc:  # SerialException, OSError, termios.error on a dead port
                 log.debug("reply to %s failed: %s", self.url, exc)
                 return False
         return True
@@ -148,8 +147,9 @@ class SerialReader:
             try:
                 port = self._port
                 data = port.read(max(1, port.in_waiting)) if port is not None else b""
-            except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
-                # TypeError/AttributeError: pyserial's fd went away under a concurrent close.
+            except Exception as exc:
+                # SerialException/OSError when the device goes away; TypeError/AttributeError
+                # when pyserial's fd vanishes under a concurrent close. All mean: reopen.
                 log.debug("read %s failed: %s", self.url, exc)
                 self._close()
                 if not self._stop.is_set():

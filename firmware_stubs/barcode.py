@@ -66,7 +66,7 @@ def hri_to_gs1(text: str) -> str:
         from biip.gs1_messages import GS1Message
 
         return GS1Message.parse_hri(text).value
-    except Exception:  # noqa: BLE001 - not HRI after all: send it as typed
+    except Exception:  # not HRI after all: send it as typed
         return text
 
 
@@ -225,7 +225,7 @@ class BarcodeScannerStub:
     # --- host → scanner --------------------------------------------------------------------
 
     def read_replies(self, timeout: float = 1.0) -> list[tuple[bool, str]]:
-        """Host ACK/NAK replies: waits up to `timeout` for at least one, returns all complete ones."""
+        """Host ACK/NAK replies: waits up to `timeout` for one, returns all complete ones."""
         deadline = time.monotonic() + timeout
         while True:
             replies = self._parse_replies()
