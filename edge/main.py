@@ -61,10 +61,15 @@ class Edge:
             decoded = decode(text)
         except DecodeError as exc:
             return False, f"{exc.code}: {exc.detail}"
+        before = self.workflow.context()
         outcome = self.workflow.handle(decoded, text, wire.now_ts())
-        if not outcome.ok or outcome.event is None:
+        if outcome.event is None:
+            if self.workflow.context() != before:
+                self.outbox.save_context(self.workflow.context())
             return outcome.ok, outcome.message
         seq, new = self.outbox.append(outcome.event)
+        if self.workflow.context() != before:  # a QTY: label applies to one item only
+            self.outbox.save_context(self.workflow.context())
         self.publisher.wake()
         if not new:
             return True, f"already recorded as #{seq}"
@@ -92,6 +97,7 @@ def build(args: argparse.Namespace) -> Edge:
     screen = Screen()
     outbox = Outbox(args.outbox)
     workflow = Workflow(site=args.site, operator=args.operator, gln_sites=parse_gln(args.gln))
+    workflow.restore(outbox.load_context())
     edge_holder: list[Edge] = []
     publisher = Publisher(
         outbox,

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS serials (
     gtin TEXT NOT NULL, serial TEXT NOT NULL, type TEXT NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (gtin, serial, type)
 );
+CREATE TABLE IF NOT EXISTS context (key TEXT PRIMARY KEY, value TEXT);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1), ('acked_upto', 0);
 """
 
@@ -149,6 +150,23 @@ class Outbox:
                 (limit,),
             ).fetchall()
         return [dict(zip(("seq", "code", "detail", "event", "at"), r, strict=True)) for r in rows]
+
+    def save_context(self, context: dict) -> None:
+        """The handheld's current bin, mode, document…: a restarted edge carries on with them."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("DELETE FROM context")
+            self.conn.executemany(
+                "INSERT INTO context (key, value) VALUES (?, ?)",
+                [(k, json.dumps(v)) for k, v in context.items()],
+            )
+            self.conn.execute("COMMIT")
+
+    def load_context(self) -> dict:
+        with self.lock:
+            return {
+                k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM context")
+            }
 
     def close(self) -> None:
         with self.lock:

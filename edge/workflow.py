@@ -47,6 +47,18 @@ class Workflow:
     ref: str | None = None
     to_loc: str | None = None
 
+    CONTEXT = ("loc", "mode", "qty", "ref", "to_loc")
+
+    def context(self) -> dict:
+        return {k: getattr(self, k) for k in self.CONTEXT}
+
+    def restore(self, context: dict) -> None:
+        for k in self.CONTEXT:
+            if k in context:
+                setattr(self, k, context[k])
+        if self.loc is not None and wire.site_of(self.loc) != self.site:
+            self.loc = None  # the device was moved to another site
+
     def handle(self, scan: Scan, raw: str, ts: str) -> Outcome:
         if scan.kind == "label":
             return self._label(scan.label or "", scan.value or "")

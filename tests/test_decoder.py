@@ -259,7 +259,7 @@ def test_gln_location_label():
 
 
 def test_gln_with_extension():
-    scan = decode(f"]C14145901234123457254BIN-7")
+    scan = decode("]C14145901234123457254BIN-7")
     assert scan.value == "gln:5901234123457/BIN-7"
     assert decode(f"(414)5901234123457(254)A{GS}").value == "gln:5901234123457/A"
 
@@ -288,7 +288,12 @@ def test_scan_to_json_item():
 
 
 def test_scan_to_json_label_and_error():
-    assert scan_to_json("QTY:3") == {"kind": "label", "symbology": None, "label": "QTY", "value": "3"}
+    assert scan_to_json("QTY:3") == {
+        "kind": "label",
+        "symbology": None,
+        "label": "QTY",
+        "value": "3",
+    }
     out = scan_to_json("]E05901234123458")
     assert out["error"] == "bad_check_digit"
     assert "should be 7" in out["detail"]

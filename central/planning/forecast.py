@@ -1,0 +1,759 @@
+"""Daily demand forecasts for every series at once: MA, SES, Holt, Holt-Winters, Croston, SBA, TSB.
+
+How it is fast: series are processed in blocks of `LANES` side by side, time-major
+(``Y[t, lane]``), so each model's recursion runs over 32 series in lock-step and the compiler
+turns the lane loop into SIMD; blocks run in parallel. One block's history (365 × 32 float64)
+stays in L2 while every candidate model reads it.
+
+Definitions match statsforecast exactly for fixed parameters (checked by tests):
+
+* SES: level starts at the first observation, ``l ← l + α(y − l)``; forecast = level
+  (statsforecast ``SimpleExponentialSmoothing``).
+* Holt / Holt-Winters: the additive-error ETS(A,A,N) / ETS(A,A,A) recursions of Hyndman et al.
+  (2008) as in statsforecast's ``ets`` (``pegelsresid_C``), with its heuristic initial states
+  (``initstate``: OLS level/trend on the first max(10, 2m) seasonally adjusted points; seasonal
+  indices from a classical moving-average decomposition).
+* Croston: SES (α = 0.1) of non-zero demand sizes and of inter-demand intervals, the first
+  interval counted from the series start; forecast = size / interval (``CrostonClassic``).
+* SBA: Croston × (1 − α/2) (Syntetos & Boylan 2005; statsforecast hard-codes 0.95, the same for
+  α = 0.1).
+* TSB: SES of the demand indicator (α_p, starting at the first indicator) × SES of non-zero sizes
+  (α_d) (Teunter, Syntetos & Babai 2011; statsforecast ``TSB``).
+* MA: mean of the last `window` days (``WindowAverage``).
+
+Where we differ from statsforecast, on purpose: statsforecast's Holt and HoltWinters optimise
+α, β, γ *and the initial states* by maximum likelihood per series; we keep the heuristic initial
+states and pick α, β, γ from a small grid by holdout error — orders of magnitude cheaper, and
+judged out of sample. Series are trimmed to start at their first non-zero day.
+
+Model selection: the last `holdout_days` days are held out; each candidate (model × parameter
+set) is run over the whole history once, its state is snapshot at the holdout origin, and its
+fixed-origin forecasts (clipped at 0: demand is not negative) are scored against the held-out
+days. The lowest RMSE (or MAE) wins; σ, the daily forecast-error spread used for safety stock,
+is the winner's holdout RMSE (Silver, Pyke & Peterson 2017, §4.8: σ estimated from the mean
+squared forecast error). The final forecast continues the same recursion to the last day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from .config import ForecastConfig
+from .history import History, load_demand
+
+LANES = 32
+
+# model kinds
+MA, SES, HOLT, HW, CROSTON, SBA, TSB, NEW, NONE = range(9)
+MODEL_NAMES = ("ma", "ses", "holt", "holt_winters", "croston", "sba", "tsb", "new", "none")
+
+
+# --- block helpers -----------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _first_nonzero(Y, k):
+    T = Y.shape[0]
+    for t in range(T):
+        if Y[t, k] != 0.0:
+            return t
+    return T
+
+
+# --- model kernels: one block (time × lanes) each ---------------------------------------------
+# Each kernel runs the model over days [start[k], T) of every lane k, snapshots the state at
+# day `nfit` (the holdout origin), scores the fixed-origin forecasts for days [nfit, T)
+# (clipped at 0) into sse/sae, and leaves the final state as level / trend / season so that the
+# forecast for day T + i is level + (i + 1)·trend + season[i % m]. `ok[k]` is False when the
+# lane has too little history before the holdout for this model.
+
+
+@njit(cache=True)
+def ma_block(Y, start, nfit, window, lvl, sse, sae, ok):
+    """Moving average of the last `window` days (statsforecast WindowAverage)."""
+    T, B = Y.shape
+    for k in range(B):
+        ok[k] = nfit - start[k] >= window
+        s0 = 0.0
+        for t in range(nfit - window, nfit):
+            s0 += Y[t, k] if t >= 0 else 0.0
+        f = max(s0 / window, 0.0)
+        e2 = 0.0
+        e1 = 0.0
+        for t in range(nfit, T):
+            e = Y[t, k] - f
+            e2 += e * e
+            e1 += abs(e)
+        sse[k] = e2
+        sae[k] = e1
+        s1 = 0.0
+        for t in range(T - window, T):
+            s1 += Y[t, k] if t >= 0 else 0.0
+        lvl[k] = s1 / window
+
+
+@njit(cache=True)
+def ses_block(Y, start, nfit, alpha, lvl, sse, sae, ok):
+    """Simple exponential smoothing, level initialised at the first observation."""
+    T, B = Y.shape
+    l = np.empty(B)
+    snap = np.empty(B)
+    for k in range(B):
+        l[k] = Y[start[k], k] if start[k] < T else 0.0
+        ok[k] = nfit - start[k] >= 1
+    for t in range(T):
+        if t == nfit:
+            snap[:] = l
+        for k in range(B):
+            y = Y[t, k]
+            nl = l[k] + alpha * (y - l[k])
+            l[k] = nl if t >= start[k] else l[k]
+    if nfit >= T:
+        snap[:] = l
+    for k in range(B):
+        f = max(snap[k], 0.0)
+        e2 = 0.0
+        e1 = 0.0
+        for t in range(nfit, T):
+            e = Y[t, k] - f
+            e2 += e * e
+            e1 += abs(e)
+        sse[k] = e2
+        sae[k] = e1
+        lvl[k] = l[k]
+
+
+@njit(cache=True)
+def _ols_level_trend(Y, k, s, n, seas, m):
+    """statsforecast initstate's OLS of y − seasonal on t = 1..n over days s..s+n-1."""
+    tbar = (n + 1) / 2.0
+    ybar = 0.0
+    for i in range(n):
+        ybar += Y[s + i, k] - (seas[i % m] if m > 1 else 0.0)
+    ybar /= n
+    sxy = 0.0
+    sxx = 0.0
+    for i in range(n):
+        dt = (i + 1) - tbar
+        sxy += dt * (Y[s + i, k] - (seas[i % m] if m > 1 else 0.0) - ybar)
+        sxx += dt * dt
+    b = sxy / sxx
+    l0 = ybar - b * tbar
+    if abs(l0 + b) < 1e-8:  # statsforecast perturbs so that l0 + b0 is not 0
+        l0 = l0 * (1 + 1e-3)
+        b = b * (1 - 1e-3)
+    return l0, b
+
+
+@njit(cache=True)
+def holt_init(Y, start, nfit, l0, b0, ok):
+    """Initial level and trend: OLS on the first min(10, n) fit days (statsforecast initstate)."""
+    T, B = Y.shape
+    dummy = np.zeros(1)
+    for k in range(B):
+        n = nfit - start[k]
+        ok[k] = n >= 10
+        if n >= 2:
+            l0[k], b0[k] = _ols_level_trend(Y, k, start[k], min(10, n), dummy, 1)
+        else:
+            l0[k] = Y[start[k], k] if start[k] < T else 0.0
+            b0[k] = 0.0
+
+
+@njit(cache=True)
+def hw_init(Y, start, nfit, m, l0, b0, slot0, ok):
+    """Initial level, trend and seasonal slots like statsforecast initstate (n ≥ 3m).
+
+    Seasonal indices come from a classical additive decomposition of the fit days (centred
+    moving average of length m, a 2×m average for even m; per-phase means of the detrended
+    series, centred to sum 0) — statsmodels' seasonal_decompose, which statsforecast calls.
+    `slot0[p, k]` holds the seasonal index for the days t ≡ p (mod m).
+    """
+    T, B = Y.shape
+    half = m // 2
+    pa = np.empty(m)
+    cnt = np.empty(m)
+    for k in range(B):
+        s = start[k]
+        n = nfit - s
+        ok[k] = n >= 3 * m
+        if not ok[k]:
+            l0[k] = 0.0
+            b0[k] = 0.0
+            for p in range(m):
+                slot0[p, k] = 0.0
+            continue
+        pa[:] = 0.0
+        cnt[:] = 0.0
+        for i in range(half, n - half):
+            tr = 0.0
+            if m % 2 == 1:
+                for j in range(-half, half + 1):
+                    tr += Y[s + i + j, k]
+                tr /= m
+            else:
+                tr = 0.5 * (Y[s + i - half, k] + Y[s + i + half, k])
+                for j in range(-half + 1, half):
+                    tr += Y[s + i + j, k]
+                tr /= m
+            pa[i % m] += Y[s + i, k] - tr
+            cnt[i % m] += 1.0
+        mean = 0.0
+        for p in range(m):
+            pa[p] /= cnt[p]
+            mean += pa[p]
+        mean /= m
+        for p in range(m):
+            pa[p] -= mean
+        l0[k], b0[k] = _ols_level_trend(Y, k, s, min(max(10, 2 * m), n), pa, m)
+        # ETS state: s_{1-m..0} = pa[m-1..1] and the last one = -sum of the others
+        rest = 0.0
+        for p in range(1, m):
+            rest += pa[p]
+        for i in range(m):
+            slot0[(s + i) % m, k] = -rest if i == 0 else pa[i]
+
+
+@njit(cache=True)
+def holt_block(Y, start, nfit, alpha, beta, l0, b0, lvl, trd, sse, sae):
+    """Holt's linear trend, ETS(A,A,N): e = y − (l + b); l ← l + b + αe; b ← b + βe."""
+    T, B = Y.shape
+    l = l0.copy()
+    b = b0.copy()
+    sl = np.empty(B)
+    sb = np.empty(B)
+    for t in range(T):
+        if t == nfit:
+            sl[:] = l
+            sb[:] = b
+        for k in range(B):
+            q = l[k] + b[k]
+            e = Y[t, k] - q
+            act = t >= start[k]
+            nl = q + alpha * e
+            nb = b[k] + beta * e
+            l[k] = nl if act else l[k]
+            b[k] = nb if act else b[k]
+    if nfit >= T:
+        sl[:] = l
+        sb[:] = b
+    for k in range(B):
+        e2 = 0.0
+        e1 = 0.0
+        for t in range(nfit, T):
+            f = max(sl[k] + (t - nfit + 1) * sb[k], 0.0)
+            e = Y[t, k] - f
+            e2 += e * e
+            e1 += abs(e)
+        sse[k] = e2
+        sae[k] = e1
+        lvl[k] = l[k]
+        trd[k] = b[k]
+
+
+@njit(cache=True)
+def hw_block(Y, start, nfit, m, alpha, beta, gamma, l0, b0, slot0, lvl, trd, sea, sse, sae):
+    """Additive Holt-Winters, ETS(A,A,A): e = y − (l + b + s_{t−m}); l ← l + b + αe;
+    b ← b + βe; s_t ← s_{t−m} + γe. Seasonal slot t % m holds s for days ≡ t (mod m)."""
+    T, B = Y.shape
+    l = l0.copy()
+    b = b0.copy()
+    s = slot0.copy()
+    sl = np.empty(B)
+    sb = np.empty(B)
+    ss = np.empty((m, B))
+    for t in range(T):
+        if t == nfit:
+            sl[:] = l
+            sb[:] = b
+            ss[:, :] = s
+        j = t % m
+        for k in range(B):
+            q = l[k] + b[k]
+            so = s[j, k]
+            e = Y[t, k] - q - so
+            act = t >= start[k]
+            nl = q + alpha * e
+            nb = b[k] + beta * e
+            ns = so + gamma * e
+            l[k] = nl if act else l[k]
+            b[k] = nb if act else b[k]
+            s[j, k] = ns if act else so
+    if nfit >= T:
+        sl[:] = l
+        sb[:] = b
+        ss[:, :] = s
+    for k in range(B):
+        e2 = 0.0
+        e1 = 0.0
+        for t in range(nfit, T):
+            f = max(sl[k] + (t - nfit + 1) * sb[k] + ss[t % m, k], 0.0)
+            e = Y[t, k] - f
+            e2 += e * e
+            e1 += abs(e)
+        sse[k] = e2
+        sae[k] = e1
+        lvl[k] = l[k]
+        trd[k] = b[k]
+        for i in range(m):
+            sea[i, k] = s[(T + i) % m, k]
+
+
+@njit(cache=True)
+def croston_block(Y, start, nfit, alpha, factor, lvl, sse, sae, ok):
+    """Croston: SES of non-zero sizes z and of intervals p; forecast factor · z / p.
+
+    factor 1 is Croston's method, 1 − α/2 the Syntetos-Boylan approximation (SBA).
+    """
+    T, B = Y.shape
+    zd = np.zeros(B)
+    zi = np.zeros(B)
+    q = np.zeros(B)
+    seen = np.zeros(B)
+    sd = np.zeros(B)
+    si = np.zeros(B)
+    sseen = np.zeros(B)
+    for t in range(T):
+        if t == nfit:
+            sd[:] = zd
+            si[:] = zi
+            sseen[:] = seen
+        for k in range(B):
+            y = Y[t, k]
+            act = t >= start[k]
+            qq = q[k] + 1.0
+            nz = act and y > 0.0
+            first = nz and seen[k] == 0.0
+            d0 = y if first else zd[k]
+            i0 = qq if first else zi[k]
+            nd = d0 + alpha * (y - d0)
+            ni = i0 + alpha * (qq - i0)
+            zd[k] = nd if nz else zd[k]
+            zi[k] = ni if nz else zi[k]
+            seen[k] = 1.0 if nz else seen[k]
+            q[k] = 0.0 if nz else (qq if act else q[k])
+    if nfit >= T:
+        sd[:] = zd
+        si[:] = zi
+        sseen[:] = seen
+    for k in range(B):
+        ok[k] = sseen[k] > 0.0
+        f = 0.0
+        if sseen[k] > 0.0:
+            f = factor * (sd[k] / si[k] if si[k] != 0.0 else sd[k])
+        f = max(f, 0.0)
+        e2 = 0.0
+        e1 = 0.0
+        for t in range(nfit, T):
+            e = Y[t, k] - f
+            e2 += e * e
+            e1 += abs(e)
+        sse[k] = e2
+        sae[k] = e1
+        lvl[k] = 0.0
+        if seen[k] > 0.0:
+            lvl[k] = factor * (zd[k] / zi[k] if zi[k] != 0.0 else zd[k])
+
+
+@njit(cache=True)
+def tsb_block(Y, start, nfit, alpha_d, alpha_p, lvl, sse, sae, ok):
+    """TSB: SES (α_p) of the demand indicator × SES (α_d) of non-zero sizes."""
+    T, B = Y.shape
+    p = np.zeros(B)
+    d = np.zeros(B)
+    seen = np.zeros(B)
+    sp = np.zeros(B)
+    sd = np.zeros(B)
+    sseen = np.zeros(B)
+    for k in range(B):
+        if start[k] < T:
+            p[k] = 1.0 if Y[start[k], k] != 0.0 else 0.0
+    for t in range(T):
+        if t == nfit:
+            sp[:] = p
+            sd[:] = d
+            sseen[:] = seen
+        for k in range(B):
+            y = Y[t, k]
+            act = t >= start[k]
+            ind = 1.0 if y != 0.0 else 0.0
+            nz = act and y > 0.0
+            first = nz and seen[k] == 0.0
+            d0 = y if first else d[k]
+            nd = d0 + alpha_d * (y - d0)
+            np_ = p[k] + alpha_p * (ind - p[k])
+            d[k] = nd if nz else d[k]
+            seen[k] = 1.0 if nz else seen[k]
+            p[k] = np_ if act else p[k]
+    if nfit >= T:
+        sp[:] = p
+        sd[:] = d
+        sseen[:] = seen
+    for k in range(B):
+        ok[k] = sseen[k] > 0.0
+        f = max(sp[k] * sd[k], 0.0) if sseen[k] > 0.0 else 0.0
+        e2 = 0.0
+        e1 = 0.0
+        for t in range(nfit, T):
+            e = Y[t, k] - f
+            e2 += e * e
+            e1 += abs(e)
+        sse[k] = e2
+        sae[k] = e1
+        lvl[k] = p[k] * d[k] if seen[k] > 0.0 else 0.0
+
+
+# --- drivers -----------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _run_variant(Y, start, nfit, m, kind, par, hl0, hb0, hok, wl0, wb0, wslot, wok,
+                 lvl, trd, sea, sse, sae, ok):  # fmt: skip
+    """Run one candidate on a block; leaves its final state and holdout errors in the buffers."""
+    B = Y.shape[1]
+    trd[:] = 0.0
+    sea[:, :] = 0.0
+    if kind == MA:
+        ma_block(Y, start, nfit, int(par[0]), lvl, sse, sae, ok)
+    elif kind == SES:
+        ses_block(Y, start, nfit, par[0], lvl, sse, sae, ok)
+    elif kind == HOLT:
+        holt_block(Y, start, nfit, par[0], par[1], hl0, hb0, lvl, trd, sse, sae)
+        ok[:] = hok
+    elif kind == HW:
+        hw_block(Y, start, nfit, m, par[0], par[1], par[2], wl0, wb0, wslot, lvl, trd, sea,
+                 sse, sae)  # fmt: skip
+        ok[:] = wok
+    elif kind == CROSTON:
+        croston_block(Y, start, nfit, par[0], 1.0, lvl, sse, sae, ok)
+    elif kind == SBA:
+        croston_block(Y, start, nfit, par[0], 1.0 - par[0] / 2.0, lvl, sse, sae, ok)
+    elif kind == TSB:
+        tsb_block(Y, start, nfit, par[0], par[1], lvl, sse, sae, ok)
+    for k in range(B):
+        if start[k] >= Y.shape[0]:
+            ok[k] = False
+
+
+@njit(cache=True)
+def _select_block(Y, start, nfit, m, kinds, pars, use_rmse,
+                  o_variant, o_lvl, o_trd, o_sea, o_sse, o_sae):  # fmt: skip
+    """Run every candidate on a block and keep, per lane, the one with the lowest error."""
+    T, B = Y.shape
+    nv = kinds.shape[0]
+    lvl = np.empty(B)
+    trd = np.empty(B)
+    sea = np.empty((m, B))
+    sse = np.empty(B)
+    sae = np.empty(B)
+    ok = np.empty(B, np.bool_)
+    best = np.full(B, np.inf)
+    o_variant[:] = -1
+    hl0 = np.zeros(B)
+    hb0 = np.zeros(B)
+    hok = np.zeros(B, np.bool_)
+    wl0 = np.zeros(B)
+    wb0 = np.zeros(B)
+    wslot = np.zeros((m, B))
+    wok = np.zeros(B, np.bool_)
+    has_holt = False
+    has_hw = False
+    for v in range(nv):
+        has_holt |= kinds[v] == HOLT
+        has_hw |= kinds[v] == HW
+    if has_holt:
+        holt_init(Y, start, nfit, hl0, hb0, hok)
+    if has_hw:
+        hw_init(Y, start, nfit, m, wl0, wb0, wslot, wok)
+    for v in range(nv):
+        _run_variant(Y, start, nfit, m, kinds[v], pars[v], hl0, hb0, hok, wl0, wb0, wslot,
+                     wok, lvl, trd, sea, sse, sae, ok)  # fmt: skip
+        for k in range(B):
+            if not ok[k]:
+                continue
+            crit = sse[k] if use_rmse else sae[k]
+            if crit < best[k]:
+                best[k] = crit
+                o_variant[k] = v
+                o_lvl[k] = lvl[k]
+                o_trd[k] = trd[k]
+                for i in range(m):
+                    o_sea[i, k] = sea[i, k]
+                o_sse[k] = sse[k]
+                o_sae[k] = sae[k]
+
+
+@njit(parallel=True, cache=True)
+def _select_kernel(X, sd, sr, pd, pr, td, tr, tw, c0, n, T, holdout, m, kinds, pars,
+                   use_rmse, trim, variant, level, trend, season, sigma, mae):  # fmt: skip
+    """Model selection over all series. Reads a dense matrix X [n, T] when it has rows,
+    otherwise the history streams (sd/sr, pd/pr, td/tr with transfer-out weights tw)."""
+    nblocks = (n + LANES - 1) // LANES
+    nfit = T - holdout
+    for blk in prange(nblocks):
+        i0 = blk * LANES
+        w = min(LANES, n - i0)
+        Y = np.zeros((T, LANES))
+        start = np.full(LANES, T, np.int64)
+        for k in range(w):
+            i = i0 + k
+            if X.shape[0] > 0:
+                for t in range(T):
+                    Y[t, k] = X[i, t]
+            else:
+                load_demand(Y, k, i, sd, sr, pd, pr, td, tr, tw, c0)
+            start[k] = _first_nonzero(Y, k) if trim else 0
+        o_var = np.empty(LANES, np.int64)
+        o_lvl = np.zeros(LANES)
+        o_trd = np.zeros(LANES)
+        o_sea = np.zeros((m, LANES))
+        o_sse = np.zeros(LANES)
+        o_sae = np.zeros(LANES)
+        _select_block(Y, start, nfit, m, kinds, pars, use_rmse, o_var, o_lvl, o_trd, o_sea,
+                      o_sse, o_sae)  # fmt: skip
+        for k in range(w):
+            i = i0 + k
+            s = _first_nonzero(Y, k)
+            if o_var[k] >= 0:
+                variant[i] = o_var[k]
+                level[i] = o_lvl[k]
+                trend[i] = o_trd[k]
+                for j in range(m):
+                    season[i, j] = o_sea[j, k]
+                sigma[i] = np.sqrt(o_sse[k] / holdout)
+                mae[i] = o_sae[k] / holdout
+            elif s < T:
+                # too new for a holdout: mean since the first sale, σ its spread (at least the
+                # Poisson √mean so one lucky week does not give zero safety stock)
+                tot = 0.0
+                for t in range(s, T):
+                    tot += Y[t, k]
+                mu = tot / (T - s)
+                v = 0.0
+                for t in range(s, T):
+                    v += (Y[t, k] - mu) ** 2
+                variant[i] = -1
+                level[i] = mu
+                trend[i] = 0.0
+                season[i, :] = 0.0
+                sigma[i] = max(np.sqrt(v / (T - s)), np.sqrt(mu))
+                mae[i] = np.nan
+            else:
+                variant[i] = -2
+                level[i] = 0.0
+                trend[i] = 0.0
+                season[i, :] = 0.0
+                sigma[i] = 0.0
+                mae[i] = np.nan
+
+
+@njit(parallel=True, cache=True)
+def _fit_kernel(X, kind, par, m, h, trim, out):
+    """Fit one model with fixed parameters on every row of X; out[i, j] = forecast j+1 ahead."""
+    n, T = X.shape
+    nblocks = (n + LANES - 1) // LANES
+    kinds = np.array([kind])
+    pars = par.reshape(1, par.shape[0])
+    for blk in prange(nblocks):
+        i0 = blk * LANES
+        w = min(LANES, n - i0)
+        Y = np.zeros((T, LANES))
+        start = np.full(LANES, T, np.int64)
+        for k in range(w):
+            for t in range(T):
+                Y[t, k] = X[i0 + k, t]
+            start[k] = _first_nonzero(Y, k) if trim else 0
+        lvl = np.zeros(LANES)
+        trd = np.zeros(LANES)
+        sea = np.zeros((m, LANES))
+        sse = np.zeros(LANES)
+        sae = np.zeros(LANES)
+        ok = np.zeros(LANES, np.bool_)
+        hl0 = np.zeros(LANES)
+        hb0 = np.zeros(LANES)
+        hok = np.zeros(LANES, np.bool_)
+        wslot = np.zeros((m, LANES))
+        if kinds[0] == HOLT:
+            holt_init(Y, start, T, hl0, hb0, hok)
+        elif kinds[0] == HW:
+            hw_init(Y, start, T, m, hl0, hb0, wslot, hok)
+        _run_variant(Y, start, T, m, kind, pars[0], hl0, hb0, hok, hl0, hb0, wslot, hok,
+                     lvl, trd, sea, sse, sae, ok)  # fmt: skip
+        for k in range(w):
+            for j in range(h):
+                out[i0 + k, j] = lvl[k] + (j + 1) * trd[k] + sea[j % m, k]
+
+
+@njit(parallel=True, cache=True)
+def cumulative_forecast(level, trend, season, days):
+    """Forecast demand over the next `days[i]` days (fractional days pro rata), each day
+    clipped at 0: the lead-time demand x̂_L of a replenishment policy."""
+    n = level.shape[0]
+    m = season.shape[1]
+    out = np.empty(n)
+    for i in prange(n):
+        d = days[i]
+        full = int(np.floor(d))
+        tot = 0.0
+        for j in range(full + 1):
+            f = level[i] + (j + 1) * trend[i] + season[i, j % m]
+            f = max(f, 0.0)
+            tot += f if j < full else f * (d - full)
+        out[i] = tot
+    return out
+
+
+# --- public API --------------------------------------------------------------------------------
+
+
+def _as_matrix(y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y, dtype=np.float64)
+    return y.reshape(1, -1) if y.ndim == 1 else np.ascontiguousarray(y)
+
+
+def _fit(y, kind, par, h, m=1, trim=False) -> np.ndarray:
+    X = _as_matrix(y)
+    if X.shape[1] == 0:
+        raise ValueError("empty series")
+    out = np.empty((X.shape[0], h))
+    mm = max(m, 1)
+    _fit_kernel(X, kind, np.asarray(par, np.float64), mm, h, trim, out)
+    return out
+
+
+def moving_average(y: np.ndarray, window: int, h: int) -> np.ndarray:
+    """Mean of the last `window` values, repeated h times; [n_series, h]."""
+    return _fit(y, MA, [window, 0, 0], h)
+
+
+def ses(y: np.ndarray, alpha: float, h: int) -> np.ndarray:
+    """Simple exponential smoothing with fixed α; [n_series, h]."""
+    return _fit(y, SES, [alpha, 0, 0], h)
+
+
+def holt(y: np.ndarray, alpha: float, beta: float, h: int) -> np.ndarray:
+    """ETS(A,A,N) with fixed α, β and statsforecast's initial states; [n_series, h]."""
+    return _fit(y, HOLT, [alpha, beta, 0], h)
+
+
+def holt_winters(
+    y: np.ndarray, alpha: float, beta: float, gamma: float, season_length: int, h: int
+) -> np.ndarray:
+    """ETS(A,A,A) with fixed α, β, γ and statsforecast's initial states; needs ≥ 3 seasons."""
+    if _as_matrix(y).shape[1] < 3 * season_length:
+        raise ValueError("Holt-Winters needs at least three seasons of history")
+    return _fit(y, HW, [alpha, beta, gamma], h, season_length)
+
+
+def croston(y: np.ndarray, h: int, alpha: float = 0.1) -> np.ndarray:
+    return _fit(y, CROSTON, [alpha, 0, 0], h)
+
+
+def sba(y: np.ndarray, h: int, alpha: float = 0.1) -> np.ndarray:
+    return _fit(y, SBA, [alpha, 0, 0], h)
+
+
+def tsb(y: np.ndarray, alpha_d: float, alpha_p: float, h: int) -> np.ndarray:
+    return _fit(y, TSB, [alpha_d, alpha_p, 0], h)
+
+
+def candidates(cfg: ForecastConfig) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The (model × parameter) grid: kinds [v], params [v, 3], labels [v]."""
+    rows: list[tuple[int, tuple[float, float, float], str]] = []
+    for w in cfg.ma_windows:
+        rows.append((MA, (w, 0, 0), f"ma(window={w})"))
+    for a in cfg.ses_alphas:
+        rows.append((SES, (a, 0, 0), f"ses(alpha={a})"))
+    a = cfg.croston_alpha
+    rows.append((CROSTON, (a, 0, 0), f"croston(alpha={a})"))
+    rows.append((SBA, (a, 0, 0), f"sba(alpha={a})"))
+    for ad, ap in cfg.tsb:
+        rows.append((TSB, (ad, ap, 0), f"tsb(alpha_d={ad}, alpha_p={ap})"))
+    for a, b in cfg.holt:
+        rows.append((HOLT, (a, b, 0), f"holt(alpha={a}, beta={b})"))
+    for a, b, g in cfg.holt_winters:
+        rows.append((HW, (a, b, g), f"holt_winters(alpha={a}, beta={b}, gamma={g})"))
+    kinds = np.array([r[0] for r in rows], np.int64)
+    pars = np.array([r[1] for r in rows], np.float64).reshape(-1, 3)
+    return kinds, pars, [r[2] for r in rows]
+
+
+@dataclass
+class ForecastResult:
+    """Per series: the chosen model and its forecast state; σ is the daily error spread.
+
+    Forecast for day today + i (i ≥ 1): max(0, level + i·trend + season[(i − 1) % m]).
+    `variant` indexes `labels` (-1: too new for a holdout, mean since first sale; -2: no demand).
+    """
+
+    variant: np.ndarray  # int16 [n]
+    level: np.ndarray  # float64 [n]
+    trend: np.ndarray  # float64 [n]
+    season: np.ndarray  # float32 [n, m]
+    sigma: np.ndarray  # float64 [n], holdout RMSE of the chosen model (daily)
+    mae: np.ndarray  # float64 [n], holdout MAE of the chosen model
+    kinds: np.ndarray
+    labels: list[str]
+
+    @property
+    def model(self) -> np.ndarray:
+        """Model kind per series (index into MODEL_NAMES)."""
+        v = self.variant
+        out = np.where(v >= 0, self.kinds[np.maximum(v, 0)], np.where(v == -1, NEW, NONE))
+        return out.astype(np.int8)
+
+    def model_name(self, i: int) -> str:
+        v = int(self.variant[i])
+        return self.labels[v] if v >= 0 else ("new" if v == -1 else "none")
+
+    def demand_over(self, days: np.ndarray | float) -> np.ndarray:
+        """Forecast demand over the next `days` days (per series or one value for all)."""
+        d = np.broadcast_to(np.asarray(days, np.float64), self.level.shape)
+        return cumulative_forecast(self.level, self.trend, self.season, np.ascontiguousarray(d))
+
+    def path(self, series: np.ndarray | list[int], h: int) -> np.ndarray:
+        """Daily forecasts for days 1..h of some series, clipped at 0: [len(series), h]."""
+        s = np.asarray(series, np.int64)
+        i = np.arange(1, h + 1)
+        m = self.season.shape[1]
+        f = self.level[s, None] + i[None, :] * self.trend[s, None]
+        f = f + self.season[s][:, (i - 1) % m]
+        return np.maximum(f, 0.0)
+
+
+def _run_selection(X, hist, n, T, cfg: ForecastConfig) -> ForecastResult:
+    if T - cfg.holdout_days < 1:
+        raise ValueError("history shorter than the holdout")
+    kinds, pars, labels = candidates(cfg)
+    m = cfg.season_length
+    variant = np.empty(n, np.int16)
+    level = np.empty(n)
+    trend = np.empty(n)
+    season = np.empty((n, m), np.float32)
+    sigma = np.empty(n)
+    mae = np.empty(n)
+    if hist is None:
+        e2 = np.zeros((0, 1), np.float32)
+        e1 = np.zeros(n, np.int32)
+        streams = (e2, e1, e2, e1, e2, e1, np.zeros(n, np.float32), 0)
+    else:
+        streams = (*hist.arrays(), hist.transfer_out_weight, hist.c0)
+    _select_kernel(X, *streams, n, T, cfg.holdout_days, m, kinds, pars,
+                   cfg.criterion == "rmse", cfg.trim_leading_zeros,
+                   variant, level, trend, season, sigma, mae)  # fmt: skip
+    return ForecastResult(variant, level, trend, season, sigma, mae, kinds, labels)
+
+
+def select_models(y: np.ndarray, cfg: ForecastConfig | None = None) -> ForecastResult:
+    """Model selection over the rows of a dense matrix [n_series, n_days] (oldest day first)."""
+    X = _as_matrix(y)
+    return _run_selection(X, None, X.shape[0], X.shape[1], cfg or ForecastConfig())
+
+
+def forecast_history(history: History, cfg: ForecastConfig | None = None) -> ForecastResult:
+    """Model selection over every series of a History (reads the stream cubes directly)."""
+    X = np.zeros((0, history.n_days))
+    return _run_selection(X, history, history.n_series, history.n_days, cfg or ForecastConfig())

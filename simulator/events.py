@@ -1,0 +1,59 @@
+"""Explicit order of same-day events.
+
+SimPy runs events that fall at the same time in the order they were scheduled, so two processes
+waking "on day t" would run in whatever order they happened to be created — a classic SimPy
+pitfall that silently changes results (does today's delivery count before today's demand?).
+Here every process waits on `at(env, day, phase)`: an event scheduled at time `day` with the
+phase as SimPy's priority. SimPy's queue is ordered by (time, priority, insertion id), so on any
+day all DISRUPT events run before all RECEIVE events, and so on, whatever the creation order.
+Within one phase, events run in scheduling order; the twin schedules them deterministically.
+
+Phases (DESIGN.md's day: receive, review and order, demand, costs):
+  DISRUPT  outages start or end, Markov supply switches, surges begin or end
+  RECEIVE  shipments due today are put on hand (fills backorders first)
+  LATERAL  strategies move stock between sites (transshipment, rebalancing)
+  REVIEW   demand-facing sites review and order
+  DC       DCs ship what their sites ordered, then review and order themselves (deepest first)
+  DEMAND   customer demand, then end-of-day costs and KPIs
+
+A shipment dispatched with a zero-day lead time during REVIEW is scheduled for (today, RECEIVE);
+that key sorts before every remaining event of the day, so it is on hand before today's demand,
+as the convention requires for L = 0.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import simpy
+from simpy.events import Event
+
+
+class Phase(IntEnum):
+    # SimPy uses 0 (URGENT) and 1 (NORMAL); ours come after both.
+    DISRUPT = 2
+    RECEIVE = 3
+    LATERAL = 4
+    REVIEW = 5
+    DC = 6
+    DEMAND = 7
+
+
+class At(Event):
+    """A timeout to an absolute day and phase (SimPy's Timeout with a chosen priority)."""
+
+    __slots__ = ()
+
+    def __init__(self, env: simpy.Environment, day: int, phase: Phase):
+        delay = day - env.now
+        if delay < 0:
+            raise ValueError(f"day {day} is in the past (now {env.now})")
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        env.schedule(self, int(phase), delay)
+
+
+def at(env: simpy.Environment, day: int, phase: Phase) -> At:
+    return At(env, day, phase)
