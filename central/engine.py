@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from central import ledger
 from central.ledger import TYPE_CODE
 from central.stock_kernels import ADD, ARRIVE, COUNT, MOVE, SHIP, apply_movements, as_columns
 from tallyman.wire import SIGN
@@ -75,15 +76,8 @@ class StockEngine:
             for name in MEASURES:
                 setattr(self, name, np.zeros((max_item_id + 1, max_loc_id + 1), np.int64))
             self.applied = 0
-            cur = conn.execute(
-                "SELECT sku_id, loc_id, to_loc_id, kind, qty FROM movements ORDER BY id"
-            )
-            while True:
-                rows = cur.fetchmany(REBUILD_CHUNK)
-                if not rows:
-                    break
-                arr = np.array(rows, dtype=np.int64)
-                self.apply(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4])
+            for cols in ledger.iter_engine_columns(conn, REBUILD_CHUNK):
+                self.apply(cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3], cols[:, 4])
         return self.applied
 
     def cells(

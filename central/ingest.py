@@ -19,6 +19,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from central import ledger
 from central.catalog import Catalog
 from central.engine import StockEngine
@@ -73,6 +75,10 @@ class Batch:
         self.to_loc.append(to_id)
         self.kind.append(kind)
         self.qty.append(row[_QTY])
+
+    def columns(self) -> np.ndarray:
+        """The engine columns of this batch's movements, in ledger.BLOCK_COLUMNS order."""
+        return np.array([self.sku, self.loc, self.to_loc, self.kind, self.qty], np.int64).T
 
 
 class Ingest:
@@ -305,6 +311,9 @@ class Ingest:
                 for row, d in zip(batch.rows, delta.tolist(), strict=True):
                     row[_DELTA] = d
                 conn.executemany(ledger.INSERT_MOVEMENT, batch.rows)
+                first = self.last_id + 1
+                if batch.rows and self._max_id() == first + len(batch.rows) - 1:
+                    ledger.write_block(conn, first, batch.columns())
                 conn.executemany(ledger.INSERT_DEAD_LETTER, batch.dead)
                 conn.executemany(
                     "INSERT INTO devices (device, site, upto) VALUES (?, ?, ?) "
@@ -356,6 +365,9 @@ class Ingest:
         self.conn.executemany(
             "UPDATE movements SET delta = ? WHERE id = ?", zip(delta.tolist(), ids, strict=True)
         )
+        if ids[-1] - ids[0] + 1 == len(ids):
+            ledger.write_block(self.conn, ids[0], np.array(rows, dtype=np.int64)[:, 1:])
+        self.last_id = ids[-1]
         log.info("applied %d movements written by another process", len(rows))
 
     def tail_if_needed(self) -> None:

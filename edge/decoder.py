@@ -449,12 +449,25 @@ def _check_mod10(digits: str, what: str) -> None:
 
 
 def _swallowed(parts: list[_Part]) -> str | None:
-    """A lot or serial that ends in another well-formed, self-checking AI lost its GS separator.
+    """Why the message probably lost a GS separator, or None.
+
+    Besides a variable-length field running straight into the next AI, a lot or serial that
+    ends in another well-formed, self-checking AI has swallowed it.
 
     Evidence required, to keep false alarms on legitimate lot numbers rare: the embedded AI is
     fixed-length and self-checking (a plausible calendar date or a valid check digit), none of the
     embedded AIs appears elsewhere in the message, and the embedded part parses to the end.
     """
+    # The spec's own rule first: a variable-length field that is not last must end with FNC1.
+    # Parsers (biip too) still split such data at the field's maximum length; we refuse it,
+    # because the field may well have been longer.
+    for p, nxt in zip(parts, parts[1:], strict=False):
+        if p.es.ai.separator_required and not p.terminated:
+            ai = p.es.ai.ai
+            return (
+                f"GS separator missing after {_name(ai)} {p.es.value!r}: it runs into "
+                f"({nxt.es.ai.ai}); reprint the label with FNC1 after ({ai})"
+            )
     present = {p.es.ai.ai for p in parts}
     this_year = date.today().year
     for p in parts:

@@ -159,7 +159,17 @@ class SerialReader:
                 self._dispatch(data)
 
     def _dispatch(self, data: bytes) -> None:
-        for item in self._decoder.feed(data):
+        before = self._decoder.discarded
+        items = self._decoder.feed(data)
+        if self._decoder.discarded > before:
+            # Not an operator error (no scan was lost), but worth a line for whoever checks the
+            # cable: a noisy line eventually garbles a scan.
+            log.warning(
+                "%s: ignored %d bytes of line noise between scans",
+                self.url,
+                self._decoder.discarded - before,
+            )
+        for item in items:
             try:
                 if isinstance(item, Frame):
                     self.on_frame(item.text)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from firmware_stubs.barcode import BarcodeScannerStub
 
 HELP_LINES = """\
-each stdin line is one scan; the four characters \\x1d stand for GS. Control lines:
+Each stdin line is one scan; the four characters \\x1d stand for GS. Control lines:
   !noise N         N bytes of line noise
   !split N TEXT    TEXT as one scan sent in N pieces
   !raw TEXT        bytes with \\xNN escapes, sent as they are (no prefix/suffix/AIM)
@@ -176,11 +176,8 @@ def main(argv: list[str]) -> int:
     if kind == "barcode":
         return barcode_main(rest)
     if kind == "rfid":
-        try:
-            from firmware_stubs.rfid import main as rfid_main
-        except ImportError:
-            print("tallyman scanner rfid: not yet implemented", file=sys.stderr)
-            return 2
+        from firmware_stubs.rfid import main as rfid_main
+
         return rfid_main(rest)
     print(f"tallyman scanner: unknown device {kind!r}; use barcode or rfid", file=sys.stderr)
     return 2

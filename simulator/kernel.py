@@ -1,18 +1,22 @@
-"""The daily demand kernel: one call serves customer demand and books end-of-day costs and KPIs
-for every SKU × site pair.
+"""The demand kernels: draw customer demand for every SKU × site pair, then serve one day of it
+and book end-of-day costs and KPIs.
 
-Why one Numba kernel instead of a SimPy process per pair: a network of 50 sites × 1,000 SKUs has
+Why Numba kernels instead of a SimPy process per pair: a network of 50 sites × 1,000 SKUs has
 50,000 pairs; SimPy costs microseconds per event, Numba nanoseconds per pair.
 
-Random numbers come from the replication's demand Generator (NumPy's algorithms, which Numba
-reproduces bit for bit). Every demand-facing pair with a positive mean draws exactly once per
-day, in site-major order, whatever the stock is, so the demand stream — and hence the demand
-each strategy faces — is identical across strategies: common random numbers by construction.
+Why demand is drawn in blocks of days: demand does not depend on stock, only on the day (weekday,
+promotions and surges are fixed schedules), so a block of days can be drawn in one call. That
+pays Numba's per-call cost of unboxing a NumPy Generator once per block, not once per day.
 
-Demand models, with f = weekly[sku, weekday] × surge multiplier[site, sku]:
+Common random numbers: every demand-facing pair with a positive mean draws exactly once per day,
+day by day, in site-major order, from the replication's own demand stream (NumPy's Generator
+algorithms, which Numba reproduces bit for bit). The demand every strategy faces is therefore
+identical, whatever else the strategy does.
+
+Demand models, with f = weekly[sku, weekday] × the product of the surges active that day:
   poisson  Poisson(f·mean)
-  normal   max(0, ⌊N(f·mean, f·sd) + ½⌋)   (whole units; the scale keeps the CV)
-  negbin   NegBin(n, n / (n + f·mean)): gamma-Poisson with the gamma's scale multiplied by f
+  normal   max(0, ⌊N(f·mean, f·sd) + ½⌋)   (whole units; scaling keeps the CV)
+  negbin   NegBin(n, n / (n + f·mean)): gamma-Poisson, the gamma's scale multiplied by f
 """
 
 from __future__ import annotations
@@ -30,45 +34,57 @@ N_TOT = 8
 
 
 @numba.njit(cache=True)
-def draw_demand(gen, dist: int, mean: float, disp: float) -> int:
-    """One day's demand of one pair (0 without a draw when the mean is 0)."""
+def draw_demand(gen, dist: int, mean: float, spread: float) -> int:
+    """One day's demand of one pair (0, without a draw, when the mean is 0)."""
     if mean <= 0.0:
         return 0
     if dist == POISSON:
         return gen.poisson(mean)
     if dist == NORMAL:
-        x = math.floor(gen.normal(mean, disp) + 0.5)
+        x = math.floor(gen.normal(mean, spread) + 0.5)
         return int(x) if x > 0 else 0
-    return gen.negative_binomial(disp, disp / (disp + mean))
+    return gen.negative_binomial(spread, spread / (spread + mean))
 
 
 @numba.njit(cache=True)
-def demand_day(
-    gen,
-    measure,
-    dow,
-    faces,
-    dist,
-    mean,
-    disp,
-    weekly,
-    mult,
-    lost,
-    hold,
-    p_back,
-    p_lost,
-    il,
-    tot,
-    so_days,
-    first_so,
-    day,
-):
-    """Serve one day's demand and book its costs; returns total end-of-day on hand.
+def surge_factor(day, i, k, sg_start, sg_end, sg_factor, sg_site, sg_sku) -> float:
+    """Product of the factors of the surges (and promotions) covering pair (i, k) on `day`."""
+    f = 1.0
+    for s in range(sg_start.size):
+        if sg_start[s] <= day < sg_end[s] and sg_site[s, i] and sg_sku[s, k]:
+            f *= sg_factor[s]
+    return f
 
-    `il` is the inventory level (on hand − backorders) and is updated in place. A pair is in
-    stockout for the day when backorders are outstanding at the end of it or it lost sales.
-    Only when `measure` (past the warm-up) are costs and KPIs added to `tot`, `so_days` and
-    `first_so`; the on-hand total is returned every day for the time series.
+
+@numba.njit(cache=True)
+def demand_block(
+    gen, day0, weekday0, faces, dist, mean, disp, weekly, sg_start, sg_end, sg_factor, sg_site,
+    sg_sku, out,
+):  # fmt: skip
+    """Demand of days day0 … day0+len(out)−1 into out[day − day0, site, sku]."""
+    n_days, n_sites, n_skus = out.shape
+    for b in range(n_days):
+        day = day0 + b
+        dow = (weekday0 + day) % 7
+        for i in range(n_sites):
+            for k in range(n_skus):
+                if not faces[i]:
+                    out[b, i, k] = 0
+                    continue
+                f = weekly[k, dow]
+                if sg_start.size:
+                    f *= surge_factor(day, i, k, sg_start, sg_end, sg_factor, sg_site, sg_sku)
+                spread = disp[i, k] * f if dist[i, k] == NORMAL else disp[i, k]
+                out[b, i, k] = draw_demand(gen, dist[i, k], mean[i, k] * f, spread)
+
+
+@numba.njit(cache=True)
+def serve_day(measure, day, demand, faces, lost, hold, p_back, p_lost, il, tot, so_days, first_so):
+    """Serve one day's demand from stock and book its costs; returns total end-of-day on hand.
+
+    `il` is the inventory level (on hand − backorders), updated in place. A pair is in stockout
+    for the day when backorders are outstanding at its end or a sale was lost during it. Costs
+    and KPIs go to `tot`, `so_days` and `first_so` only when `measure` (past the warm-up).
     """
     n_sites, n_skus = il.shape
     on_hand_total = 0.0
@@ -77,9 +93,7 @@ def demand_day(
             level = il[i, k]
             lost_units = 0
             if faces[i]:
-                f = weekly[k, dow] * mult[i, k]
-                spread = disp[i, k] * f if dist[k] == NORMAL else disp[i, k]
-                d = draw_demand(gen, dist[k], mean[i, k] * f, spread)
+                d = demand[i, k]
                 on = level if level > 0 else 0
                 filled = d if d < on else on
                 if lost[k]:
@@ -109,47 +123,49 @@ def demand_day(
     return on_hand_total
 
 
-def demand_day_reference(
-    gen,
-    measure,
-    dow,
-    faces,
-    dist,
-    mean,
-    disp,
-    weekly,
-    mult,
-    lost,
-    hold,
-    p_back,
-    p_lost,
-    il,
-    tot,
-    so_days,
-    first_so,
-    day,
+# --- plain-Python references (tests compare the kernels against these) ----------------------
+
+
+def demand_block_reference(
+    gen, day0, weekday0, faces, dist, mean, disp, weekly, sg_start, sg_end, sg_factor, sg_site,
+    sg_sku, out,
+):  # fmt: skip
+    for b in range(out.shape[0]):
+        day = day0 + b
+        for i in range(out.shape[1]):
+            for k in range(out.shape[2]):
+                out[b, i, k] = 0
+                if not faces[i]:
+                    continue
+                f = weekly[k, (weekday0 + day) % 7]
+                for s in range(len(sg_start)):
+                    if sg_start[s] <= day < sg_end[s] and sg_site[s, i] and sg_sku[s, k]:
+                        f *= sg_factor[s]
+                m = mean[i, k] * f
+                if m <= 0:
+                    continue
+                if dist[i, k] == POISSON:
+                    out[b, i, k] = gen.poisson(m)
+                elif dist[i, k] == NORMAL:
+                    out[b, i, k] = max(0, math.floor(gen.normal(m, disp[i, k] * f) + 0.5))
+                else:
+                    n = disp[i, k]
+                    out[b, i, k] = gen.negative_binomial(n, n / (n + m))
+
+
+def serve_day_reference(
+    measure, day, demand, faces, lost, hold, p_back, p_lost, il, tot, so_days, first_so
 ):
-    """Plain-Python statement of the same day, pair by pair, for the equivalence test."""
     total = 0.0
     for i in range(il.shape[0]):
         for k in range(il.shape[1]):
-            d, short_lost = 0, 0
+            short_lost = 0
             if faces[i]:
-                f = weekly[k, dow] * mult[i, k]
-                m = mean[i, k] * f
-                if m > 0:
-                    if dist[k] == POISSON:
-                        d = int(gen.poisson(m))
-                    elif dist[k] == NORMAL:
-                        d = max(0, int(math.floor(gen.normal(m, disp[i, k] * f) + 0.5)))
-                    else:
-                        n = disp[i, k]
-                        d = int(gen.negative_binomial(n, n / (n + m)))
-                on_hand = max(int(il[i, k]), 0)
-                served = min(d, on_hand)
+                d = int(demand[i, k])
+                served = min(d, max(int(il[i, k]), 0))
                 if lost[k]:
                     short_lost = d - served
-                    il[i, k] = on_hand - served
+                    il[i, k] = max(int(il[i, k]), 0) - served
                 else:
                     il[i, k] -= d
                 if measure:
@@ -173,3 +189,8 @@ def demand_day_reference(
 
 def new_totals() -> np.ndarray:
     return np.zeros(N_TOT)
+
+
+def block_days(pairs: int, days: int, budget: int = 2_000_000) -> int:
+    """Days per demand block: as many as fit in `budget` numbers (16 MB), at most 256."""
+    return max(1, min(days, 256, budget // max(pairs, 1)))

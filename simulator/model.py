@@ -195,3 +195,8 @@ class Scenario:
     #: [strategy.NAME] tables, passed to the strategy's `install`.
     strategy_params: dict[str, dict] = field(default_factory=dict)
     initial: InitialState | None = None
+    #: (site, sku) -> demand there, overriding the SKU's demand × the site's scale (the live twin
+    #: estimates every pair from central's ledger).
+    pair_demand: dict[tuple[str, str], Demand] = field(default_factory=dict)
+    #: The [live] table: settings for `--from-central` (see live.py).
+    live: dict = field(default_factory=dict)

@@ -7,7 +7,7 @@ levels in days of cover are resolved here once, not on every simulated day.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,7 +15,6 @@ from simulator import distributions, policies
 from simulator.kernel import NEGBIN, NORMAL, POISSON
 from simulator.model import LeadTime, Policy, Scenario
 
-DIST_CODES = {"poisson": POISSON, "normal": NORMAL, "negbin": NEGBIN}
 AUTO = Policy("auto")
 
 
@@ -37,12 +36,15 @@ class LaneInfo:
 
 
 @dataclass(frozen=True)
-class Surge:
-    start: int
-    days: int
-    factor: float
-    sites: np.ndarray | None  # None = all
-    skus: np.ndarray | None
+class Surges:
+    """Demand surges and promotions as a schedule: surge j multiplies demand of the pairs with
+    site[j, i] and sku[j, k] by factor[j] on days start[j] ≤ day < end[j]."""
+
+    start: np.ndarray
+    end: np.ndarray
+    factor: np.ndarray
+    site: np.ndarray  # bool[n_surges, n_sites]
+    sku: np.ndarray  # bool[n_surges, n_skus]
 
 
 @dataclass
@@ -65,17 +67,13 @@ class Net:
     backup_lane: np.ndarray  # int64[n_sites], -1 when the source has no backup
     lateral_lane: np.ndarray  # int64[n_sites, n_sites], -1 when none
     neighbors: np.ndarray  # int64[n_sites, n_sites]: pooling sites nearest first, -1 padded
-    dist: np.ndarray  # int64[n_skus]
+    dist: np.ndarray  # int64[n_sites, n_skus]: kernel.POISSON | NORMAL | NEGBIN
     mean: np.ndarray  # float64[n_sites, n_skus]: base daily mean (0 at DCs)
     disp: np.ndarray  # normal: sd; negbin: size n
     weekly: np.ndarray  # float64[n_skus, 7]
     rate: np.ndarray  # mean daily demand seen by the pair (DC: summed over what it supplies)
     var: np.ndarray
-    kind: np.ndarray
-    s: np.ndarray
-    S: np.ndarray
-    Q: np.ndarray
-    R: np.ndarray
+    pol: np.ndarray  # int64[5, n_sites, n_skus]: policy code, s, S, Q, R (policies.P_*)
     offset: np.ndarray
     lost: np.ndarray  # bool[n_skus]
     hold: np.ndarray  # float64[n_sites, n_skus]
@@ -85,7 +83,7 @@ class Net:
     unit_cost: np.ndarray  # float64[n_suppliers]
     il0: np.ndarray
     pipeline0: list[tuple[int, int, int, int]]  # (site, sku, qty, day)
-    surges: list[Surge] = field(default_factory=list)
+    surges: Surges | None = None
 
     @property
     def n_sites(self) -> int:
@@ -116,23 +114,20 @@ def compile_network(sc: Scenario) -> Net:
 
     lanes, lane_index, primary, backup, lateral = _lanes(sc, si)
 
-    # Demand at demand-facing sites.
-    dist = np.array([DIST_CODES[k.demand.dist] for k in sc.skus], np.int64)
-    weekly = np.array([k.demand.weekly for k in sc.skus], float).reshape(m, 7)
-    scale = np.array([s.demand_scale if s.faces_demand else 0.0 for s in sc.sites])
-    sku_mean = np.array([k.demand.mean for k in sc.skus])
-    mean = np.outer(scale, sku_mean)
+    # Demand at demand-facing sites: the SKU's model × the site's scale, unless the scenario
+    # gives the pair its own model (the live twin does, from central's ledger).
+    dist = np.zeros((n, m), np.int64)
+    mean = np.zeros((n, m))
     disp = np.zeros((n, m))
-    var = mean.copy()
-    for k, sku in enumerate(sc.skus):
-        d = sku.demand
-        if d.dist == "normal":
-            disp[:, k] = d.sd * scale
-            var[:, k] = disp[:, k] ** 2
-        elif d.dist == "negbin":
-            size = negbin_size(d.mean, d.sd)
-            disp[:, k] = size
-            var[:, k] = mean[:, k] + mean[:, k] ** 2 / size
+    var = np.zeros((n, m))
+    weekly = np.array([k.demand.weekly for k in sc.skus], float).reshape(m, 7)
+    for i, site in enumerate(sc.sites):
+        if not site.faces_demand:
+            continue
+        for k, sku in enumerate(sc.skus):
+            own = sc.pair_demand.get((site.id, sku.id))
+            d, scale = (own, 1.0) if own is not None else (sku.demand, site.demand_scale)
+            dist[i, k], mean[i, k], disp[i, k], var[i, k] = demand_params(d, scale)
     rate = mean.copy()
     for dc in dcs:  # children first, so a DC of DCs sums its DCs' totals
         rate[dc] = rate[children[dc]].sum(axis=0)
@@ -198,11 +193,7 @@ def compile_network(sc: Scenario) -> Net:
         weekly=weekly,
         rate=rate,
         var=var,
-        kind=kind,
-        s=s_,
-        S=S_,
-        Q=Q_,
-        R=R_,
+        pol=policies.pack(kind, s_, S_, Q_, R_),
         offset=offset,
         lost=lost,
         hold=hold,
@@ -215,6 +206,20 @@ def compile_network(sc: Scenario) -> Net:
     )
     net.surges = _surges(sc, si, ki)
     return net
+
+
+def demand_params(d, scale: float) -> tuple[int, float, float, float]:
+    """(code, mean, spread, variance) of a demand model scaled by `scale`. The spread is the
+    normal's sd (scaled with the mean, keeping the CV) or the negbin's size n (kept, so the scale
+    multiplies the gamma's scale: variance = μ + μ²/n)."""
+    mu = d.mean * scale
+    if d.dist == "normal":
+        sd = d.sd * scale
+        return NORMAL, mu, sd, sd * sd
+    if d.dist == "negbin":
+        size = negbin_size(d.mean, d.sd)
+        return NEGBIN, mu, size, mu + mu * mu / size
+    return POISSON, mu, 0.0, mu
 
 
 def negbin_size(mean: float, sd: float) -> float:
@@ -315,20 +320,26 @@ def _neighbors(sc, pools, lateral, lanes) -> np.ndarray:
     return out
 
 
-def _surges(sc: Scenario, si: dict[str, int], ki: dict[str, int]) -> list[Surge]:
-    out: list[Surge] = []
+def _surges(sc: Scenario, si: dict[str, int], ki: dict[str, int]) -> Surges:
+    rows: list[tuple[int, int, float, list[int] | None, list[int] | None]] = []
     for d in sc.disruptions:
         if d.kind == "surge":
-            out.append(
-                Surge(
-                    d.start,
-                    d.days,
-                    d.factor,
-                    np.array([si[x] for x in d.sites], np.int64) if d.sites else None,
-                    np.array([ki[x] for x in d.skus], np.int64) if d.skus else None,
-                )
-            )
+            sites = [si[x] for x in d.sites] if d.sites else None
+            skus = [ki[x] for x in d.skus] if d.skus else None
+            rows.append((d.start, d.start + d.days, d.factor, sites, skus))
     for k, sku in enumerate(sc.skus):
         for p in sku.demand.promotions:
-            out.append(Surge(p.start, p.days, p.factor, None, np.array([k], np.int64)))
-    return out
+            rows.append((p.start, p.start + p.days, p.factor, None, [k]))
+    n, m = len(si), len(ki)
+    site = np.zeros((len(rows), n), bool)
+    sku = np.zeros((len(rows), m), bool)
+    for j, (_, _, _, sites, skus) in enumerate(rows):
+        site[j, sites if sites is not None else slice(None)] = True
+        sku[j, skus if skus is not None else slice(None)] = True
+    return Surges(
+        start=np.array([r[0] for r in rows], np.int64),
+        end=np.array([r[1] for r in rows], np.int64),
+        factor=np.array([r[2] for r in rows], float),
+        site=site,
+        sku=sku,
+    )

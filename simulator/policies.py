@@ -165,37 +165,47 @@ def opening_level(code: int, s: int, S: int, Q: int) -> int:
 # --- the review kernel ---------------------------------------------------------------------
 
 
+#: Rows of the packed policy array `pol[field, site, sku]` (one argument instead of five: Numba
+#: pays per argument on every call, and the review runs every simulated day).
+P_KIND, P_S, P_BIG_S, P_Q, P_R = range(5)
+
+
+def pack(kind, s, S, Q, R) -> np.ndarray:
+    return np.stack([kind, s, S, Q, R]).astype(np.int64)
+
+
 @numba.njit(cache=True)
-def review_orders(t, rows, can_order, il, pipe, committed, kind, s, S, Q, R, offset, K, measure, out):
+def review_orders(t, rows, can_order, il, pipe, committed, pol, offset, K, measure, out, units):
     """Orders of every SKU at the sites `rows` reviewing on day t, written to out[row, :].
 
-    Adds each order to `pipe` (on order) and returns the fixed ordering cost (K per order line)
-    when `measure`. Sites with can_order False (supplier down, no backup) order nothing today.
+    Adds each order to `pipe` (on order), sets units[row] to the units the site ordered, and
+    returns the fixed ordering cost (K per order line) when `measure`. Sites with can_order
+    False (supplier down, no backup) order nothing today.
     """
     cost = 0.0
     nk = il.shape[1]
     for i in rows:
+        units[i] = 0
         for k in range(nk):
             out[i, k] = 0
         if not can_order[i]:
             continue
         for k in range(nk):
-            r = R[i, k]
+            r = pol[P_R, i, k]
             if r > 1 and (t - offset[i]) % r != 0:
                 continue
             ip = il[i, k] + pipe[i, k] - committed[i, k]
-            q = order_quantity(kind[i, k], ip, s[i, k], S[i, k], Q[i, k])
+            q = order_quantity(pol[P_KIND, i, k], ip, pol[P_S, i, k], pol[P_BIG_S, i, k], pol[P_Q, i, k])
             if q > 0:
                 out[i, k] = q
                 pipe[i, k] += q
+                units[i] += q
                 if measure:
                     cost += K[k]
     return cost
 
 
-def review_orders_reference(
-    t, rows, can_order, il, pipe, committed, kind, s, S, Q, R, offset, K, measure, out
-):
+def review_orders_reference(t, rows, can_order, il, pipe, committed, pol, offset, K, measure, out, units):
     """Plain-Python twin of `review_orders`, written from the rules above, for tests."""
     rules = {
         ORDER_UP_TO: lambda ip, s_, S_, Q_: max(S_ - ip, 0),
@@ -206,19 +216,18 @@ def review_orders_reference(
     cost = 0.0
     for i in rows:
         out[i, :] = 0
+        units[i] = 0
         if not can_order[i]:
             continue
         for k in range(il.shape[1]):
-            if (t - offset[i]) % R[i, k]:
+            kind, s_, S_, Q_, R_ = (int(x) for x in pol[:, i, k])
+            if (t - offset[i]) % R_:
                 continue
             ip = int(il[i, k] + pipe[i, k] - committed[i, k])
-            q = rules[int(kind[i, k])](ip, int(s[i, k]), int(S[i, k]), int(Q[i, k]))
+            q = rules[kind](ip, s_, S_, Q_)
             if q > 0:
                 out[i, k] = q
                 pipe[i, k] += q
+                units[i] += q
                 cost += K[k] if measure else 0.0
     return cost
-
-
-def empty_orders(shape: tuple[int, int]) -> np.ndarray:
-    return np.zeros(shape, np.int64)

@@ -79,6 +79,7 @@ def parse(data: dict[str, Any], base: Path = Path(".")) -> Scenario:
     disruptions = tuple(_disruption(r, i) for i, r in enumerate(data.get("disruption", [])))
     network = _network(data.get("network", {}))
     strategy_params = {k: dict(v) for k, v in data.get("strategy", {}).items()}
+    live = _live(data.get("live", {}))
     scenario = Scenario(
         run=run,
         costs=costs,
@@ -89,6 +90,7 @@ def parse(data: dict[str, Any], base: Path = Path(".")) -> Scenario:
         disruptions=disruptions,
         network=network,
         strategy_params=strategy_params,
+        live=live,
     )
     validate(scenario)
     return scenario
@@ -218,6 +220,26 @@ def _network(t: dict) -> Network:
     if "km_per_day" in t:
         kw["km_per_day"] = _num(t["km_per_day"], w, "km_per_day", 1e-9)
     return Network(**kw)
+
+
+LIVE_KEYS = ("lookback_days", "default_source", "policy", "unmet", "timeout_s")
+
+
+def _live(t: dict) -> dict:
+    """[live]: lookback_days (28), default_source (first DC, else first supplier), policy for
+    SKUs the scenario does not list ({kind = "auto"}), unmet ("backorder"), timeout_s (10)."""
+    w = "[live]"
+    extra = set(t) - set(LIVE_KEYS)
+    if extra:
+        raise ScenarioError(f"{w}: unknown key(s) {', '.join(sorted(extra))}")
+    out = dict(t)
+    if "lookback_days" in t:
+        out["lookback_days"] = _num(t["lookback_days"], w, "lookback_days", 1, True)
+    if "policy" in t:
+        out["policy"] = policy(t["policy"], w)
+    if t.get("unmet", "backorder") not in ("backorder", "lost"):
+        raise ScenarioError(f"{w}: `unmet` must be \"backorder\" or \"lost\"")
+    return out
 
 
 def lead_time(value: Any, where: str, key: str = "lead_time") -> LeadTime:

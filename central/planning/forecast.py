@@ -30,7 +30,7 @@ Model selection: the last `holdout_days` days are held out; each candidate (mode
 set) is run over the whole history once, its state is snapshot at the holdout origin, and its
 fixed-origin forecasts (clipped at 0: demand is not negative) are scored against the held-out
 days. The lowest RMSE (or MAE) wins; σ, the daily forecast-error spread used for safety stock,
-is the winner's holdout RMSE (Silver, Pyke & Peterson 2017, §4.8: σ estimated from the mean
+is the winner's holdout RMSE (Silver, Pyke & Peterson 2017, ch. 4: σ estimated from the mean
 squared forecast error). The final forecast continues the same recursion to the last day.
 """
 
@@ -42,7 +42,7 @@ import numpy as np
 from numba import njit, prange
 
 from .config import ForecastConfig
-from .history import History, load_demand
+from .history import History, demand_row
 
 LANES = 32
 
@@ -55,12 +55,22 @@ MODEL_NAMES = ("ma", "ses", "holt", "holt_winters", "croston", "sba", "tsb", "ne
 
 
 @njit(cache=True)
-def _first_nonzero(Y, k):
-    T = Y.shape[0]
-    for t in range(T):
-        if Y[t, k] != 0.0:
+def _first_nonzero(y):
+    for t in range(y.shape[0]):
+        if y[t] != 0.0:
             return t
-    return T
+    return y.shape[0]
+
+
+@njit(cache=True)
+def _transpose_into(Y, rows, w):
+    """Y[t, k] = rows[k, t] for the first w lanes, in 8-day tiles (cache-friendly)."""
+    T = Y.shape[0]
+    for t0 in range(0, T, 8):
+        t1 = min(T, t0 + 8)
+        for k in range(w):
+            for t in range(t0, t1):
+                Y[t, k] = rows[k, t]
 
 
 # --- model kernels: one block (time × lanes) each ---------------------------------------------
@@ -72,27 +82,35 @@ def _first_nonzero(Y, k):
 
 
 @njit(cache=True)
+def _flat_errors(Y, nfit, f, sse, sae):
+    """Holdout errors of a flat forecast f[k] (already clipped) over days [nfit, T)."""
+    T, B = Y.shape
+    sse[:] = 0.0
+    sae[:] = 0.0
+    for t in range(nfit, T):
+        for k in range(B):
+            e = Y[t, k] - f[k]
+            sse[k] += e * e
+            sae[k] += abs(e)
+
+
+@njit(cache=True)
 def ma_block(Y, start, nfit, window, lvl, sse, sae, ok):
     """Moving average of the last `window` days (statsforecast WindowAverage)."""
     T, B = Y.shape
+    f = np.zeros(B)
+    lvl[:] = 0.0
+    for t in range(max(0, nfit - window), nfit):
+        for k in range(B):
+            f[k] += Y[t, k]
+    for t in range(max(0, T - window), T):
+        for k in range(B):
+            lvl[k] += Y[t, k]
     for k in range(B):
+        f[k] = max(f[k] / window, 0.0)
+        lvl[k] = lvl[k] / window
         ok[k] = nfit - start[k] >= window
-        s0 = 0.0
-        for t in range(nfit - window, nfit):
-            s0 += Y[t, k] if t >= 0 else 0.0
-        f = max(s0 / window, 0.0)
-        e2 = 0.0
-        e1 = 0.0
-        for t in range(nfit, T):
-            e = Y[t, k] - f
-            e2 += e * e
-            e1 += abs(e)
-        sse[k] = e2
-        sae[k] = e1
-        s1 = 0.0
-        for t in range(T - window, T):
-            s1 += Y[t, k] if t >= 0 else 0.0
-        lvl[k] = s1 / window
+    _flat_errors(Y, nfit, f, sse, sae)
 
 
 @njit(cache=True)
@@ -108,37 +126,29 @@ def ses_block(Y, start, nfit, alpha, lvl, sse, sae, ok):
         if t == nfit:
             snap[:] = l
         for k in range(B):
-            y = Y[t, k]
-            nl = l[k] + alpha * (y - l[k])
+            nl = l[k] + alpha * (Y[t, k] - l[k])
             l[k] = nl if t >= start[k] else l[k]
     if nfit >= T:
         snap[:] = l
     for k in range(B):
-        f = max(snap[k], 0.0)
-        e2 = 0.0
-        e1 = 0.0
-        for t in range(nfit, T):
-            e = Y[t, k] - f
-            e2 += e * e
-            e1 += abs(e)
-        sse[k] = e2
-        sae[k] = e1
+        snap[k] = max(snap[k], 0.0)
         lvl[k] = l[k]
+    _flat_errors(Y, nfit, snap, sse, sae)
 
 
 @njit(cache=True)
-def _ols_level_trend(Y, k, s, n, seas, m):
+def _ols_level_trend(y, s, n, seas, m):
     """statsforecast initstate's OLS of y − seasonal on t = 1..n over days s..s+n-1."""
     tbar = (n + 1) / 2.0
     ybar = 0.0
     for i in range(n):
-        ybar += Y[s + i, k] - (seas[i % m] if m > 1 else 0.0)
+        ybar += y[s + i] - (seas[i % m] if m > 1 else 0.0)
     ybar /= n
     sxy = 0.0
     sxx = 0.0
     for i in range(n):
         dt = (i + 1) - tbar
-        sxy += dt * (Y[s + i, k] - (seas[i % m] if m > 1 else 0.0) - ybar)
+        sxy += dt * (y[s + i] - (seas[i % m] if m > 1 else 0.0) - ybar)
         sxx += dt * dt
     b = sxy / sxx
     l0 = ybar - b * tbar
@@ -149,22 +159,23 @@ def _ols_level_trend(Y, k, s, n, seas, m):
 
 
 @njit(cache=True)
-def holt_init(Y, start, nfit, l0, b0, ok):
-    """Initial level and trend: OLS on the first min(10, n) fit days (statsforecast initstate)."""
-    T, B = Y.shape
+def holt_init(rows, start, nfit, l0, b0, ok):
+    """Initial level and trend: OLS on the first min(10, n) fit days (statsforecast initstate).
+    `rows` is the block lane-major ([lane, day]) so each lane reads contiguously."""
+    B, T = rows.shape
     dummy = np.zeros(1)
     for k in range(B):
         n = nfit - start[k]
         ok[k] = n >= 10
         if n >= 2:
-            l0[k], b0[k] = _ols_level_trend(Y, k, start[k], min(10, n), dummy, 1)
+            l0[k], b0[k] = _ols_level_trend(rows[k], start[k], min(10, n), dummy, 1)
         else:
-            l0[k] = Y[start[k], k] if start[k] < T else 0.0
+            l0[k] = rows[k, start[k]] if start[k] < T else 0.0
             b0[k] = 0.0
 
 
 @njit(cache=True)
-def hw_init(Y, start, nfit, m, l0, b0, slot0, ok):
+def hw_init(rows, start, nfit, m, l0, b0, slot0, ok):
     """Initial level, trend and seasonal slots like statsforecast initstate (n ≥ 3m).
 
     Seasonal indices come from a classical additive decomposition of the fit days (centred
@@ -172,11 +183,12 @@ def hw_init(Y, start, nfit, m, l0, b0, slot0, ok):
     series, centred to sum 0) — statsmodels' seasonal_decompose, which statsforecast calls.
     `slot0[p, k]` holds the seasonal index for the days t ≡ p (mod m).
     """
-    T, B = Y.shape
+    B, T = rows.shape
     half = m // 2
     pa = np.empty(m)
     cnt = np.empty(m)
     for k in range(B):
+        y = rows[k]
         s = start[k]
         n = nfit - s
         ok[k] = n >= 3 * m
@@ -188,18 +200,20 @@ def hw_init(Y, start, nfit, m, l0, b0, slot0, ok):
             continue
         pa[:] = 0.0
         cnt[:] = 0.0
+        # centred moving average as a running sum over the inner window (exact for whole
+        # units; within 1e-12 of statsmodels' convolution otherwise)
+        inner = half if m % 2 == 1 else half - 1
+        run = 0.0
+        for j in range(-inner, inner + 1):
+            run += y[s + half + j]
         for i in range(half, n - half):
-            tr = 0.0
+            if i > half:
+                run += y[s + i + inner] - y[s + i - inner - 1]
             if m % 2 == 1:
-                for j in range(-half, half + 1):
-                    tr += Y[s + i + j, k]
-                tr /= m
+                tr = run / m
             else:
-                tr = 0.5 * (Y[s + i - half, k] + Y[s + i + half, k])
-                for j in range(-half + 1, half):
-                    tr += Y[s + i + j, k]
-                tr /= m
-            pa[i % m] += Y[s + i, k] - tr
+                tr = (run + 0.5 * (y[s + i - half] + y[s + i + half])) / m
+            pa[i % m] += y[s + i] - tr
             cnt[i % m] += 1.0
         mean = 0.0
         for p in range(m):
@@ -208,7 +222,7 @@ def hw_init(Y, start, nfit, m, l0, b0, slot0, ok):
         mean /= m
         for p in range(m):
             pa[p] -= mean
-        l0[k], b0[k] = _ols_level_trend(Y, k, s, min(max(10, 2 * m), n), pa, m)
+        l0[k], b0[k] = _ols_level_trend(y, s, min(max(10, 2 * m), n), pa, m)
         # ETS state: s_{1-m..0} = pa[m-1..1] and the last one = -sum of the others
         rest = 0.0
         for p in range(1, m):
@@ -240,18 +254,16 @@ def holt_block(Y, start, nfit, alpha, beta, l0, b0, lvl, trd, sse, sae):
     if nfit >= T:
         sl[:] = l
         sb[:] = b
-    for k in range(B):
-        e2 = 0.0
-        e1 = 0.0
-        for t in range(nfit, T):
-            f = max(sl[k] + (t - nfit + 1) * sb[k], 0.0)
-            e = Y[t, k] - f
-            e2 += e * e
-            e1 += abs(e)
-        sse[k] = e2
-        sae[k] = e1
-        lvl[k] = l[k]
-        trd[k] = b[k]
+    sse[:] = 0.0
+    sae[:] = 0.0
+    for t in range(nfit, T):
+        h = t - nfit + 1
+        for k in range(B):
+            e = Y[t, k] - max(sl[k] + h * sb[k], 0.0)
+            sse[k] += e * e
+            sae[k] += abs(e)
+    lvl[:] = l
+    trd[:] = b
 
 
 @njit(cache=True)
@@ -286,47 +298,44 @@ def hw_block(Y, start, nfit, m, alpha, beta, gamma, l0, b0, slot0, lvl, trd, sea
         sl[:] = l
         sb[:] = b
         ss[:, :] = s
-    for k in range(B):
-        e2 = 0.0
-        e1 = 0.0
-        for t in range(nfit, T):
-            f = max(sl[k] + (t - nfit + 1) * sb[k] + ss[t % m, k], 0.0)
-            e = Y[t, k] - f
-            e2 += e * e
-            e1 += abs(e)
-        sse[k] = e2
-        sae[k] = e1
-        lvl[k] = l[k]
-        trd[k] = b[k]
-        for i in range(m):
+    sse[:] = 0.0
+    sae[:] = 0.0
+    for t in range(nfit, T):
+        h = t - nfit + 1
+        j = t % m
+        for k in range(B):
+            e = Y[t, k] - max(sl[k] + h * sb[k] + ss[j, k], 0.0)
+            sse[k] += e * e
+            sae[k] += abs(e)
+    lvl[:] = l
+    trd[:] = b
+    for i in range(m):
+        for k in range(B):
             sea[i, k] = s[(T + i) % m, k]
 
 
 @njit(cache=True)
-def croston_block(Y, start, nfit, alpha, factor, lvl, sse, sae, ok):
-    """Croston: SES of non-zero sizes z and of intervals p; forecast factor · z / p.
-
-    factor 1 is Croston's method, 1 − α/2 the Syntetos-Boylan approximation (SBA).
-    """
+def croston_state(Y, start, nfit, alpha, snap_rate, snap_seen, rate, seen):
+    """Croston's recursions: SES (α) of non-zero sizes z and of the intervals p between them
+    (the first interval counted from the series start); rate = z / p, at the holdout origin
+    (snap_*) and at the end. `seen` is 0 until the first demand. SBA scales the rate by
+    1 − α/2 (Syntetos & Boylan 2005)."""
     T, B = Y.shape
     zd = np.zeros(B)
     zi = np.zeros(B)
     q = np.zeros(B)
-    seen = np.zeros(B)
-    sd = np.zeros(B)
-    si = np.zeros(B)
-    sseen = np.zeros(B)
+    seen[:] = 0.0
     for t in range(T):
         if t == nfit:
-            sd[:] = zd
-            si[:] = zi
-            sseen[:] = seen
+            for k in range(B):
+                snap_rate[k] = zd[k] / zi[k] if zi[k] != 0.0 else zd[k]
+            snap_seen[:] = seen
         for k in range(B):
             y = Y[t, k]
             act = t >= start[k]
             qq = q[k] + 1.0
-            nz = act and y > 0.0
-            first = nz and seen[k] == 0.0
+            nz = act & (y > 0.0)
+            first = nz & (seen[k] == 0.0)
             d0 = y if first else zd[k]
             i0 = qq if first else zi[k]
             nd = d0 + alpha * (y - d0)
@@ -335,27 +344,11 @@ def croston_block(Y, start, nfit, alpha, factor, lvl, sse, sae, ok):
             zi[k] = ni if nz else zi[k]
             seen[k] = 1.0 if nz else seen[k]
             q[k] = 0.0 if nz else (qq if act else q[k])
-    if nfit >= T:
-        sd[:] = zd
-        si[:] = zi
-        sseen[:] = seen
     for k in range(B):
-        ok[k] = sseen[k] > 0.0
-        f = 0.0
-        if sseen[k] > 0.0:
-            f = factor * (sd[k] / si[k] if si[k] != 0.0 else sd[k])
-        f = max(f, 0.0)
-        e2 = 0.0
-        e1 = 0.0
-        for t in range(nfit, T):
-            e = Y[t, k] - f
-            e2 += e * e
-            e1 += abs(e)
-        sse[k] = e2
-        sae[k] = e1
-        lvl[k] = 0.0
-        if seen[k] > 0.0:
-            lvl[k] = factor * (zd[k] / zi[k] if zi[k] != 0.0 else zd[k])
+        rate[k] = zd[k] / zi[k] if zi[k] != 0.0 else zd[k]
+    if nfit >= T:
+        snap_rate[:] = rate
+        snap_seen[:] = seen
 
 
 @njit(cache=True)
@@ -365,23 +358,22 @@ def tsb_block(Y, start, nfit, alpha_d, alpha_p, lvl, sse, sae, ok):
     p = np.zeros(B)
     d = np.zeros(B)
     seen = np.zeros(B)
-    sp = np.zeros(B)
-    sd = np.zeros(B)
+    f = np.zeros(B)
     sseen = np.zeros(B)
     for k in range(B):
         if start[k] < T:
             p[k] = 1.0 if Y[start[k], k] != 0.0 else 0.0
     for t in range(T):
         if t == nfit:
-            sp[:] = p
-            sd[:] = d
+            for k in range(B):
+                f[k] = p[k] * d[k]
             sseen[:] = seen
         for k in range(B):
             y = Y[t, k]
             act = t >= start[k]
             ind = 1.0 if y != 0.0 else 0.0
-            nz = act and y > 0.0
-            first = nz and seen[k] == 0.0
+            nz = act & (y > 0.0)
+            first = nz & (seen[k] == 0.0)
             d0 = y if first else d[k]
             nd = d0 + alpha_d * (y - d0)
             np_ = p[k] + alpha_p * (ind - p[k])
@@ -389,59 +381,27 @@ def tsb_block(Y, start, nfit, alpha_d, alpha_p, lvl, sse, sae, ok):
             seen[k] = 1.0 if nz else seen[k]
             p[k] = np_ if act else p[k]
     if nfit >= T:
-        sp[:] = p
-        sd[:] = d
+        for k in range(B):
+            f[k] = p[k] * d[k]
         sseen[:] = seen
     for k in range(B):
         ok[k] = sseen[k] > 0.0
-        f = max(sp[k] * sd[k], 0.0) if sseen[k] > 0.0 else 0.0
-        e2 = 0.0
-        e1 = 0.0
-        for t in range(nfit, T):
-            e = Y[t, k] - f
-            e2 += e * e
-            e1 += abs(e)
-        sse[k] = e2
-        sae[k] = e1
+        f[k] = max(f[k], 0.0) if sseen[k] > 0.0 else 0.0
         lvl[k] = p[k] * d[k] if seen[k] > 0.0 else 0.0
+    _flat_errors(Y, nfit, f, sse, sae)
 
 
 # --- drivers -----------------------------------------------------------------------------------
 
 
 @njit(cache=True)
-def _run_variant(Y, start, nfit, m, kind, par, hl0, hb0, hok, wl0, wb0, wslot, wok,
-                 lvl, trd, sea, sse, sae, ok):  # fmt: skip
-    """Run one candidate on a block; leaves its final state and holdout errors in the buffers."""
-    B = Y.shape[1]
-    trd[:] = 0.0
-    sea[:, :] = 0.0
-    if kind == MA:
-        ma_block(Y, start, nfit, int(par[0]), lvl, sse, sae, ok)
-    elif kind == SES:
-        ses_block(Y, start, nfit, par[0], lvl, sse, sae, ok)
-    elif kind == HOLT:
-        holt_block(Y, start, nfit, par[0], par[1], hl0, hb0, lvl, trd, sse, sae)
-        ok[:] = hok
-    elif kind == HW:
-        hw_block(Y, start, nfit, m, par[0], par[1], par[2], wl0, wb0, wslot, lvl, trd, sea,
-                 sse, sae)  # fmt: skip
-        ok[:] = wok
-    elif kind == CROSTON:
-        croston_block(Y, start, nfit, par[0], 1.0, lvl, sse, sae, ok)
-    elif kind == SBA:
-        croston_block(Y, start, nfit, par[0], 1.0 - par[0] / 2.0, lvl, sse, sae, ok)
-    elif kind == TSB:
-        tsb_block(Y, start, nfit, par[0], par[1], lvl, sse, sae, ok)
-    for k in range(B):
-        if start[k] >= Y.shape[0]:
-            ok[k] = False
-
-
-@njit(cache=True)
-def _select_block(Y, start, nfit, m, kinds, pars, use_rmse,
+def _select_block(Y, rows, start, nfit, m, kinds, pars, use_rmse, force,
                   o_variant, o_lvl, o_trd, o_sea, o_sse, o_sae):  # fmt: skip
-    """Run every candidate on a block and keep, per lane, the one with the lowest error."""
+    """Run every candidate on a block and keep, per lane, the one with the lowest error.
+
+    Initial states (Holt, Holt-Winters) and Croston's recursion are computed once per block
+    and shared by the candidates that use them (Croston and SBA differ only by a factor).
+    """
     T, B = Y.shape
     nv = kinds.shape[0]
     lvl = np.empty(B)
@@ -450,6 +410,7 @@ def _select_block(Y, start, nfit, m, kinds, pars, use_rmse,
     sse = np.empty(B)
     sae = np.empty(B)
     ok = np.empty(B, np.bool_)
+    f = np.empty(B)
     best = np.full(B, np.inf)
     o_variant[:] = -1
     hl0 = np.zeros(B)
@@ -459,20 +420,50 @@ def _select_block(Y, start, nfit, m, kinds, pars, use_rmse,
     wb0 = np.zeros(B)
     wslot = np.zeros((m, B))
     wok = np.zeros(B, np.bool_)
+    c_snap = np.zeros(B)
+    c_sseen = np.zeros(B)
+    c_rate = np.zeros(B)
+    c_seen = np.zeros(B)
+    c_alpha = -1.0
     has_holt = False
     has_hw = False
     for v in range(nv):
         has_holt |= kinds[v] == HOLT
         has_hw |= kinds[v] == HW
     if has_holt:
-        holt_init(Y, start, nfit, hl0, hb0, hok)
+        holt_init(rows, start, nfit, hl0, hb0, hok)
     if has_hw:
-        hw_init(Y, start, nfit, m, wl0, wb0, wslot, wok)
+        hw_init(rows, start, nfit, m, wl0, wb0, wslot, wok)
     for v in range(nv):
-        _run_variant(Y, start, nfit, m, kinds[v], pars[v], hl0, hb0, hok, wl0, wb0, wslot,
-                     wok, lvl, trd, sea, sse, sae, ok)  # fmt: skip
+        kind = kinds[v]
+        par = pars[v]
+        trd[:] = 0.0
+        sea[:, :] = 0.0
+        if kind == MA:
+            ma_block(Y, start, nfit, int(par[0]), lvl, sse, sae, ok)
+        elif kind == SES:
+            ses_block(Y, start, nfit, par[0], lvl, sse, sae, ok)
+        elif kind == HOLT:
+            holt_block(Y, start, nfit, par[0], par[1], hl0, hb0, lvl, trd, sse, sae)
+            ok[:] = hok
+        elif kind == HW:
+            hw_block(Y, start, nfit, m, par[0], par[1], par[2], wl0, wb0, wslot, lvl, trd,
+                     sea, sse, sae)  # fmt: skip
+            ok[:] = wok
+        elif kind == CROSTON or kind == SBA:
+            if par[0] != c_alpha:
+                croston_state(Y, start, nfit, par[0], c_snap, c_sseen, c_rate, c_seen)
+                c_alpha = par[0]
+            factor = 1.0 if kind == CROSTON else 1.0 - par[0] / 2.0
+            for k in range(B):
+                f[k] = max(factor * c_snap[k], 0.0) if c_sseen[k] > 0.0 else 0.0
+                lvl[k] = factor * c_rate[k] if c_seen[k] > 0.0 else 0.0
+                ok[k] = c_sseen[k] > 0.0
+            _flat_errors(Y, nfit, f, sse, sae)
+        elif kind == TSB:
+            tsb_block(Y, start, nfit, par[0], par[1], lvl, sse, sae, ok)
         for k in range(B):
-            if not ok[k]:
+            if start[k] >= T or not (ok[k] or force):
                 continue
             crit = sse[k] if use_rmse else sae[k]
             if crit < best[k]:
@@ -488,43 +479,49 @@ def _select_block(Y, start, nfit, m, kinds, pars, use_rmse,
 
 @njit(parallel=True, cache=True)
 def _select_kernel(X, sd, sr, pd, pr, td, tr, tw, c0, n, T, holdout, m, kinds, pars,
-                   use_rmse, trim, variant, level, trend, season, sigma, mae):  # fmt: skip
+                   use_rmse, trim, force, variant, level, trend, season, sigma, mae):  # fmt: skip
     """Model selection over all series. Reads a dense matrix X [n, T] when it has rows,
-    otherwise the history streams (sd/sr, pd/pr, td/tr with transfer-out weights tw)."""
+    otherwise the history streams (sd/sr, pd/pr, td/tr with transfer-out weights tw).
+    `force` fits the (single) candidate even where the history is short: the plain model
+    functions use it with holdout 0."""
     nblocks = (n + LANES - 1) // LANES
     nfit = T - holdout
     for blk in prange(nblocks):
         i0 = blk * LANES
         w = min(LANES, n - i0)
         Y = np.zeros((T, LANES))
+        rows = np.empty((LANES, T))
         start = np.full(LANES, T, np.int64)
+        first = np.full(LANES, T, np.int64)
         for k in range(w):
             i = i0 + k
             if X.shape[0] > 0:
                 for t in range(T):
-                    Y[t, k] = X[i, t]
+                    rows[k, t] = X[i, t]
             else:
-                load_demand(Y, k, i, sd, sr, pd, pr, td, tr, tw, c0)
-            start[k] = _first_nonzero(Y, k) if trim else 0
+                demand_row(rows[k], i, sd, sr, pd, pr, td, tr, tw, c0)
+            first[k] = _first_nonzero(rows[k])
+            start[k] = first[k] if trim else 0
+        _transpose_into(Y, rows, w)
         o_var = np.empty(LANES, np.int64)
         o_lvl = np.zeros(LANES)
         o_trd = np.zeros(LANES)
         o_sea = np.zeros((m, LANES))
         o_sse = np.zeros(LANES)
         o_sae = np.zeros(LANES)
-        _select_block(Y, start, nfit, m, kinds, pars, use_rmse, o_var, o_lvl, o_trd, o_sea,
+        _select_block(Y, rows, start, nfit, m, kinds, pars, use_rmse, force, o_var, o_lvl, o_trd, o_sea,
                       o_sse, o_sae)  # fmt: skip
         for k in range(w):
             i = i0 + k
-            s = _first_nonzero(Y, k)
+            s = first[k]
             if o_var[k] >= 0:
                 variant[i] = o_var[k]
                 level[i] = o_lvl[k]
                 trend[i] = o_trd[k]
                 for j in range(m):
                     season[i, j] = o_sea[j, k]
-                sigma[i] = np.sqrt(o_sse[k] / holdout)
-                mae[i] = o_sae[k] / holdout
+                sigma[i] = np.sqrt(o_sse[k] / holdout) if holdout > 0 else np.nan
+                mae[i] = o_sae[k] / holdout if holdout > 0 else np.nan
             elif s < T:
                 # too new for a holdout: mean since the first sale, σ its spread (at least the
                 # Poisson √mean so one lucky week does not give zero safety stock)
@@ -548,43 +545,6 @@ def _select_kernel(X, sd, sr, pd, pr, td, tr, tw, c0, n, T, holdout, m, kinds, p
                 season[i, :] = 0.0
                 sigma[i] = 0.0
                 mae[i] = np.nan
-
-
-@njit(parallel=True, cache=True)
-def _fit_kernel(X, kind, par, m, h, trim, out):
-    """Fit one model with fixed parameters on every row of X; out[i, j] = forecast j+1 ahead."""
-    n, T = X.shape
-    nblocks = (n + LANES - 1) // LANES
-    kinds = np.array([kind])
-    pars = par.reshape(1, par.shape[0])
-    for blk in prange(nblocks):
-        i0 = blk * LANES
-        w = min(LANES, n - i0)
-        Y = np.zeros((T, LANES))
-        start = np.full(LANES, T, np.int64)
-        for k in range(w):
-            for t in range(T):
-                Y[t, k] = X[i0 + k, t]
-            start[k] = _first_nonzero(Y, k) if trim else 0
-        lvl = np.zeros(LANES)
-        trd = np.zeros(LANES)
-        sea = np.zeros((m, LANES))
-        sse = np.zeros(LANES)
-        sae = np.zeros(LANES)
-        ok = np.zeros(LANES, np.bool_)
-        hl0 = np.zeros(LANES)
-        hb0 = np.zeros(LANES)
-        hok = np.zeros(LANES, np.bool_)
-        wslot = np.zeros((m, LANES))
-        if kinds[0] == HOLT:
-            holt_init(Y, start, T, hl0, hb0, hok)
-        elif kinds[0] == HW:
-            hw_init(Y, start, T, m, hl0, hb0, wslot, hok)
-        _run_variant(Y, start, T, m, kind, pars[0], hl0, hb0, hok, hl0, hb0, wslot, hok,
-                     lvl, trd, sea, sse, sae, ok)  # fmt: skip
-        for k in range(w):
-            for j in range(h):
-                out[i0 + k, j] = lvl[k] + (j + 1) * trd[k] + sea[j % m, k]
 
 
 @njit(parallel=True, cache=True)
@@ -614,14 +574,14 @@ def _as_matrix(y: np.ndarray) -> np.ndarray:
     return y.reshape(1, -1) if y.ndim == 1 else np.ascontiguousarray(y)
 
 
-def _fit(y, kind, par, h, m=1, trim=False) -> np.ndarray:
+def _fit(y, kind, par, h, m=1) -> np.ndarray:
+    """Fit one model with fixed parameters on every row (no trimming, no holdout)."""
     X = _as_matrix(y)
     if X.shape[1] == 0:
         raise ValueError("empty series")
-    out = np.empty((X.shape[0], h))
-    mm = max(m, 1)
-    _fit_kernel(X, kind, np.asarray(par, np.float64), mm, h, trim, out)
-    return out
+    res = _selection(X, None, np.array([kind]), np.array([par], np.float64), [""], m, 0,
+                     True, False, True)  # fmt: skip
+    return res.path(np.arange(X.shape[0]), h, clip=False)
 
 
 def moving_average(y: np.ndarray, window: int, h: int) -> np.ndarray:
@@ -692,7 +652,7 @@ class ForecastResult:
     variant: np.ndarray  # int16 [n]
     level: np.ndarray  # float64 [n]
     trend: np.ndarray  # float64 [n]
-    season: np.ndarray  # float32 [n, m]
+    season: np.ndarray  # float64 [n, m]
     sigma: np.ndarray  # float64 [n], holdout RMSE of the chosen model (daily)
     mae: np.ndarray  # float64 [n], holdout MAE of the chosen model
     kinds: np.ndarray
@@ -714,25 +674,24 @@ class ForecastResult:
         d = np.broadcast_to(np.asarray(days, np.float64), self.level.shape)
         return cumulative_forecast(self.level, self.trend, self.season, np.ascontiguousarray(d))
 
-    def path(self, series: np.ndarray | list[int], h: int) -> np.ndarray:
-        """Daily forecasts for days 1..h of some series, clipped at 0: [len(series), h]."""
+    def path(self, series: np.ndarray | list[int], h: int, clip: bool = True) -> np.ndarray:
+        """Daily forecasts for days 1..h of some series (clipped at 0): [len(series), h]."""
         s = np.asarray(series, np.int64)
         i = np.arange(1, h + 1)
         m = self.season.shape[1]
         f = self.level[s, None] + i[None, :] * self.trend[s, None]
         f = f + self.season[s][:, (i - 1) % m]
-        return np.maximum(f, 0.0)
+        return np.maximum(f, 0.0) if clip else f
 
 
-def _run_selection(X, hist, n, T, cfg: ForecastConfig) -> ForecastResult:
-    if T - cfg.holdout_days < 1:
+def _selection(X, hist, kinds, pars, labels, m, holdout, use_rmse, trim, force):
+    n, T = (X.shape[0], X.shape[1]) if hist is None else (hist.n_series, hist.n_days)
+    if T - holdout < 1:
         raise ValueError("history shorter than the holdout")
-    kinds, pars, labels = candidates(cfg)
-    m = cfg.season_length
     variant = np.empty(n, np.int16)
     level = np.empty(n)
     trend = np.empty(n)
-    season = np.empty((n, m), np.float32)
+    season = np.empty((n, m))
     sigma = np.empty(n)
     mae = np.empty(n)
     if hist is None:
@@ -741,19 +700,23 @@ def _run_selection(X, hist, n, T, cfg: ForecastConfig) -> ForecastResult:
         streams = (e2, e1, e2, e1, e2, e1, np.zeros(n, np.float32), 0)
     else:
         streams = (*hist.arrays(), hist.transfer_out_weight, hist.c0)
-    _select_kernel(X, *streams, n, T, cfg.holdout_days, m, kinds, pars,
-                   cfg.criterion == "rmse", cfg.trim_leading_zeros,
+    _select_kernel(X, *streams, n, T, holdout, m, kinds, pars, use_rmse, trim, force,
                    variant, level, trend, season, sigma, mae)  # fmt: skip
     return ForecastResult(variant, level, trend, season, sigma, mae, kinds, labels)
 
 
+def _run_selection(X, hist, cfg: ForecastConfig) -> ForecastResult:
+    kinds, pars, labels = candidates(cfg)
+    return _selection(X, hist, kinds, pars, labels, cfg.season_length, cfg.holdout_days,
+                      cfg.criterion == "rmse", cfg.trim_leading_zeros, False)  # fmt: skip
+
+
 def select_models(y: np.ndarray, cfg: ForecastConfig | None = None) -> ForecastResult:
     """Model selection over the rows of a dense matrix [n_series, n_days] (oldest day first)."""
-    X = _as_matrix(y)
-    return _run_selection(X, None, X.shape[0], X.shape[1], cfg or ForecastConfig())
+    return _run_selection(_as_matrix(y), None, cfg or ForecastConfig())
 
 
 def forecast_history(history: History, cfg: ForecastConfig | None = None) -> ForecastResult:
     """Model selection over every series of a History (reads the stream cubes directly)."""
     X = np.zeros((0, history.n_days))
-    return _run_selection(X, history, history.n_series, history.n_days, cfg or ForecastConfig())
+    return _run_selection(X, history, cfg or ForecastConfig())

@@ -83,12 +83,12 @@ def add_movements(cube, series_idx, day_idx, qty):
 
 
 @njit(cache=True)
-def load_demand(y, k, i, sd, sr, pd, pr, td, tr, tw, c0):
-    """Write series i's daily demand (sale + pick + tw[i]·transfer_out) into column k of
-    `y` (time × lanes), oldest day first; `c0` is the ring column of the oldest day."""
-    n_days = y.shape[0]
-    for t in range(n_days):
-        y[t, k] = 0.0
+def demand_row(out, i, sd, sr, pd, pr, td, tr, tw, c0):
+    """Write series i's daily demand (sale + pick + tw[i]·transfer_out) into `out`, oldest day
+    first; `c0` is the ring column of the oldest day. Two straight segments, no modulo."""
+    n_days = out.shape[0]
+    out[:] = 0.0
+    a = n_days - c0
     for s in range(3):
         if s == 0:
             r, data, w = sr[i], sd, 1.0
@@ -98,12 +98,11 @@ def load_demand(y, k, i, sd, sr, pd, pr, td, tr, tw, c0):
             r, data, w = tr[i], td, tw[i]
         if r < 0 or w == 0.0:
             continue
-        c = c0
-        for t in range(n_days):
-            y[t, k] += w * data[r, c]
-            c += 1
-            if c == n_days:
-                c = 0
+        row = data[r]
+        for t in range(a):
+            out[t] += w * row[c0 + t]
+        for t in range(a, n_days):
+            out[t] += w * row[t - a]
 
 
 @njit(parallel=True, cache=True)
@@ -112,13 +111,13 @@ def _summary_kernel(
     last_out, sold, out_all, vel_recent, vel_base, dow_mean, dow_var,
 ):  # fmt: skip
     n = sr.shape[0]
-    n_days = sd.shape[1] if sd.shape[0] > 0 else (pd.shape[1] if pd.shape[0] > 0 else td.shape[1])
+    n_days = sd.shape[1]
     for i in prange(n):
-        y = np.empty((n_days, 1))
-        load_demand(y, 0, i, sd, sr, pd, pr, td, tr, tw, c0)
+        y = np.empty(n_days)
+        demand_row(y, i, sd, sr, pd, pr, td, tr, tw, c0)
         last = n_days
         for t in range(n_days - 1, -1, -1):
-            if y[t, 0] > 0:
+            if y[t] > 0:
                 last = n_days - 1 - t
                 break
         last_out[i] = last
@@ -140,12 +139,12 @@ def _summary_kernel(
         out_all[i] = s_all
         a = 0.0
         for t in range(max(0, n_days - recent), n_days):
-            a += y[t, 0]
+            a += y[t]
         vel_recent[i] = a * 7.0 / recent
         b = 0.0
         lo = max(0, n_days - recent - base)
         for t in range(lo, n_days - recent):
-            b += y[t, 0]
+            b += y[t]
         span = n_days - recent - lo
         vel_base[i] = b * 7.0 / span if span > 0 else 0.0
         sm = np.zeros(7)
@@ -153,8 +152,8 @@ def _summary_kernel(
         cnt = np.zeros(7)
         for t in range(max(0, n_days - dow_days), n_days):
             w = (dow_first + t) % 7
-            sm[w] += y[t, 0]
-            sq[w] += y[t, 0] * y[t, 0]
+            sm[w] += y[t]
+            sq[w] += y[t] * y[t]
             cnt[w] += 1.0
         for w in range(7):
             if cnt[w] > 0:
@@ -380,11 +379,11 @@ class History:
     def demand(self, series: Sequence[int] | np.ndarray) -> np.ndarray:
         """Daily demand of some series, oldest day first: float64 [len(series), n_days]."""
         series = np.asarray(series, np.int64)
-        out = np.empty((self.n_days, series.size))
+        out = np.empty((series.size, self.n_days))
         sd, sr, pd, pr, td, tr = self.arrays()
         for k, i in enumerate(series):
-            load_demand(out, k, i, sd, sr, pd, pr, td, tr, self.transfer_out_weight, self.c0)
-        return out.T.copy()
+            demand_row(out[k], i, sd, sr, pd, pr, td, tr, self.transfer_out_weight, self.c0)
+        return out
 
     def stream(self, name: str, series: int) -> np.ndarray:
         """One stream of one series, oldest day first (zeros when the series has no row)."""

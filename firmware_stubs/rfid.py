@@ -1,0 +1,429 @@
+"""A UHF RFID reader of the MagicRF M100 / YRM100 / JRD-4035 family, emulated on a pty.
+
+Why emulate the binary protocol byte for byte: the edge's RFID driver must cope with what these
+modules really send — a notice per tag per inventory round (so the same tag many times a second),
+RSSI that wanders, `no tag` errors on empty rounds — and with what goes wrong on the wire: noise,
+frames split across reads, bad checksums, unplugging.
+
+Frame (DESIGN "Serial protocols"): BB type cmd PL_hi PL_lo params… checksum 7E, where type is
+00 command, 01 response, 02 notice, and checksum = sum(type … last param) & 0xFF.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from firmware_stubs.pty import PtyDevice
+
+HEADER = 0xBB
+END = 0x7E
+TYPE_COMMAND = 0x00
+TYPE_RESPONSE = 0x01
+TYPE_NOTICE = 0x02
+
+CMD_INFO = 0x03
+CMD_INVENTORY = 0x22
+CMD_MULTI_INVENTORY = 0x27
+CMD_STOP = 0x28
+CMD_SET_POWER = 0xB6
+CMD_GET_POWER = 0xB7
+CMD_ERROR = 0xFF
+
+ERR_NO_TAG = 0x15
+ERR_COMMAND = 0x17
+
+INFO = {0x00: b"M100 26dBm V1.0", 0x01: b"V2.3.5", 0x02: b"Tallyman stub"}
+
+# Noise never contains the frame delimiters, so it cannot fake the start of a frame.
+_NOISE = bytes(b for b in range(256) if b not in (HEADER, END))
+
+
+# --- protocol helpers (usable by hosts and tests) --------------------------------------------
+
+
+def checksum(body: bytes) -> int:
+    """Sum of the bytes from `type` through the last parameter, & 0xFF."""
+    return sum(body) & 0xFF
+
+
+def build_frame(ftype: int, cmd: int, params: bytes = b"") -> bytes:
+    body = bytes([ftype, cmd, len(params) >> 8, len(params) & 0xFF]) + params
+    return bytes([HEADER]) + body + bytes([checksum(body), END])
+
+
+def crc16_gen2(data: bytes) -> int:
+    """EPC Gen2 CRC-16 (CRC-16/GENIBUS: poly 0x1021, init 0xFFFF, inverted), over PC + EPC."""
+    crc = 0xFFFF
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+            crc &= 0xFFFF
+    return crc ^ 0xFFFF
+
+
+def pc_for(epc: bytes) -> int:
+    """Protocol Control word: EPC length in 16-bit words in bits 15..11, other bits 0."""
+    if len(epc) % 2:
+        raise ValueError("an EPC is a whole number of 16-bit words")
+    return (len(epc) // 2) << 11
+
+
+def tag_notice(epc: bytes, rssi: int, pc: int | None = None, crc: int | None = None) -> bytes:
+    """`BB 02 22 PL RSSI PC(2) EPC(n) CRC(2) cs 7E` for one tag read."""
+    pc = pc_for(epc) if pc is None else pc
+    pc_epc = pc.to_bytes(2, "big") + epc
+    crc = crc16_gen2(pc_epc) if crc is None else crc
+    return build_frame(
+        TYPE_NOTICE, CMD_INVENTORY, bytes([rssi & 0xFF]) + pc_epc + crc.to_bytes(2, "big")
+    )
+
+
+def error_frame(code: int) -> bytes:
+    return build_frame(TYPE_RESPONSE, CMD_ERROR, bytes([code]))
+
+
+def single_inventory() -> bytes:
+    return build_frame(TYPE_COMMAND, CMD_INVENTORY)
+
+
+def multi_inventory(count: int) -> bytes:
+    return build_frame(TYPE_COMMAND, CMD_MULTI_INVENTORY, bytes([0x22, count >> 8, count & 0xFF]))
+
+
+def stop_inventory() -> bytes:
+    return build_frame(TYPE_COMMAND, CMD_STOP)
+
+
+@dataclass(frozen=True)
+class RfidFrame:
+    ftype: int
+    cmd: int
+    params: bytes
+
+
+class FrameParser:
+    """Incremental M100 frame splitter; bad frames are counted and skipped, never raised.
+
+    Resynchronises on the next 0xBB after a bad checksum or a missing 0x7E, the way the
+    modules' own firmware does.
+    """
+
+    def __init__(self, max_params: int = 512):
+        self.max_params = max_params
+        self.bad = 0
+        self.last_error = ""
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> list[RfidFrame]:
+        self._buf += data
+        out: list[RfidFrame] = []
+        while True:
+            start = self._buf.find(bytes([HEADER]))
+            if start < 0:
+                self._buf.clear()
+                return out
+            del self._buf[:start]
+            if len(self._buf) < 5:
+                return out
+            plen = (self._buf[3] << 8) | self._buf[4]
+            if plen > self.max_params:
+                self._reject("length field too large")
+                continue
+            total = 5 + plen + 2
+            if len(self._buf) < total:
+                return out
+            frame = bytes(self._buf[:total])
+            body = frame[1 : 5 + plen]
+            if frame[-1] != END:
+                self._reject("no 0x7E end byte")
+                continue
+            if frame[-2] != checksum(body):
+                self._reject(f"bad checksum {frame[-2]:02X}, expected {checksum(body):02X}")
+                continue
+            del self._buf[:total]
+            out.append(RfidFrame(frame[1], frame[2], frame[5 : 5 + plen]))
+
+    def _reject(self, reason: str) -> None:
+        self.bad += 1
+        self.last_error = reason
+        del self._buf[:1]  # resync on the next header byte
+
+
+def parse_tag_notice(params: bytes) -> dict:
+    """Params of a tag notice → {"rssi", "pc", "epc" (hex), "crc_ok"}; raises ValueError."""
+    if len(params) < 5:
+        raise ValueError("tag notice too short")
+    rssi = params[0] - 256 if params[0] > 127 else params[0]
+    pc = int.from_bytes(params[1:3], "big")
+    n = (pc >> 11) * 2
+    if len(params) != 1 + 2 + n + 2:
+        raise ValueError(f"PC says {n} EPC bytes, notice carries {len(params) - 5}")
+    epc = params[3 : 3 + n]
+    crc = int.from_bytes(params[3 + n : 5 + n], "big")
+    return {
+        "rssi": rssi,
+        "pc": pc,
+        "epc": epc.hex().upper(),
+        "crc_ok": crc == crc16_gen2(params[1 : 3 + n]),
+    }
+
+
+# --- the reader ------------------------------------------------------------------------------
+
+
+@dataclass
+class Tag:
+    epc: bytes
+    rssi: int = -55  # dBm at the antenna; each read wanders a few dB around it
+
+
+class RfidReaderStub(PtyDevice):
+    """An M100-family reader on a pty, answering the host's commands from a thread.
+
+    `on_command` hears a short name for every host command (also kept in `commands`).
+
+    Put tags in the field with `add_tag`; the host's single or multiple inventory then reports
+    them. `corrupt_next(n)` spoils the checksum of the next n notices, `split_frames` sends each
+    frame in two writes, `noise(n)` adds garbage between frames.
+    """
+
+    noise_bytes = _NOISE
+
+    def __init__(
+        self,
+        link: str | None = None,
+        seed: int | None = None,
+        round_interval: float = 0.02,
+        on_command: Callable[[str], None] | None = None,
+    ):
+        self.tags: dict[bytes, Tag] = {}
+        self.round_interval = round_interval
+        self.split_frames = False
+        self.power_cdbm = 2600
+        self.on_command = on_command
+        self.commands: list[str] = []
+        self._corrupt = 0
+        self._rounds_left = 0
+        self._next_round = 0.0
+        self._parser = FrameParser()
+        self._stop = threading.Event()
+        super().__init__(link, "RFID_M100_Stub", seed)
+        self._thread = threading.Thread(target=self._run, name="rfid-stub", daemon=True)
+        self._thread.start()
+
+    # --- the field -------------------------------------------------------------------------
+
+    def add_tag(self, epc_hex: str, rssi: int = -55) -> None:
+        epc = bytes.fromhex(epc_hex)
+        pc_for(epc)  # validates the length
+        with self._lock:
+            self.tags[epc] = Tag(epc, rssi)
+
+    def remove_tag(self, epc_hex: str) -> None:
+        with self._lock:
+            self.tags.pop(bytes.fromhex(epc_hex), None)
+
+    def clear_tags(self) -> None:
+        with self._lock:
+            self.tags.clear()
+
+    def corrupt_next(self, n: int = 1) -> None:
+        with self._lock:
+            self._corrupt += n
+
+    @property
+    def inventory_running(self) -> bool:
+        return self._rounds_left > 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def unplug(self) -> None:
+        with self._lock:
+            self._rounds_left = 0  # a power cycle forgets a running inventory
+            self._parser = FrameParser()
+            super().unplug()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.unplug()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(1.0)
+
+    # --- the firmware loop -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            wait = 0.05
+            if self._rounds_left:
+                wait = max(0.0, min(wait, self._next_round - time.monotonic()))
+            self._fill(wait)
+            with self._lock:
+                data = bytes(self._rbuf)
+                self._rbuf.clear()
+            for frame in self._parser.feed(data):
+                self._command(frame)
+            if self._rounds_left and time.monotonic() >= self._next_round:
+                self._next_round = time.monotonic() + self.round_interval
+                self._rounds_left -= 1
+                self._inventory_round()
+
+    def _command(self, f: RfidFrame) -> None:
+        if f.ftype != TYPE_COMMAND:
+            self._log(f"ignored frame type {f.ftype:02X}")
+            return
+        if f.cmd == CMD_INVENTORY:
+            self._log("single-inventory")
+            self._inventory_round()
+        elif f.cmd == CMD_MULTI_INVENTORY and len(f.params) == 3 and f.params[0] == 0x22:
+            count = (f.params[1] << 8) | f.params[2]
+            self._log(f"multi-inventory {count}")
+            self._rounds_left = count
+            self._next_round = time.monotonic()
+        elif f.cmd == CMD_STOP:
+            self._log("stop")
+            self._rounds_left = 0
+            self._send(build_frame(TYPE_RESPONSE, CMD_STOP, b"\x00"))
+        elif f.cmd == CMD_INFO and len(f.params) == 1 and f.params[0] in INFO:
+            self._log(f"info {f.params[0]}")
+            self._send(build_frame(TYPE_RESPONSE, CMD_INFO, f.params + INFO[f.params[0]]))
+        elif f.cmd == CMD_GET_POWER:
+            self._log("get-power")
+            self._send(
+                build_frame(TYPE_RESPONSE, CMD_GET_POWER, self.power_cdbm.to_bytes(2, "big"))
+            )
+        elif f.cmd == CMD_SET_POWER and len(f.params) == 2:
+            self.power_cdbm = int.from_bytes(f.params, "big")
+            self._log(f"set-power {self.power_cdbm / 100:g}dBm")
+            self._send(build_frame(TYPE_RESPONSE, CMD_SET_POWER, b"\x00"))
+        else:
+            self._log(f"unsupported command {f.cmd:02X} {f.params.hex()}")
+            self._send(error_frame(ERR_COMMAND))
+
+    def _inventory_round(self) -> None:
+        with self._lock:
+            tags = list(self.tags.values())
+        if not tags:
+            self._send(error_frame(ERR_NO_TAG))
+            return
+        for tag in tags:
+            rssi = max(-99, min(-20, tag.rssi + self._rng.randint(-3, 3)))
+            frame = tag_notice(tag.epc, rssi)
+            with self._lock:
+                if self._corrupt:
+                    self._corrupt -= 1
+                    frame = frame[:-2] + bytes([(frame[-2] + 1) & 0xFF]) + frame[-1:]
+            self._send(frame)
+
+    def _send(self, frame: bytes) -> None:
+        try:
+            self.write(frame, 2 if self.split_frames else 1)
+        except OSError:
+            pass  # unplugged mid-round: the bytes are lost, as on a real cable
+
+    def _log(self, text: str) -> None:
+        self.commands.append(text)
+        if self.on_command is not None:
+            self.on_command(text)
+
+
+# --- CLI -----------------------------------------------------------------------------------
+
+HELP_LINES = """\
+Each stdin line puts a tag in the field: EPC_HEX [RSSI_DBM] (e.g. 3074257BF7194E4000001A85 -48).
+Control lines:
+  !remove EPC_HEX  take a tag out of the field
+  !clear           empty the field
+  !badcs [N]       spoil the checksum of the next N tag notices
+  !split on|off    send each frame in two pieces
+  !noise N         N bytes of line noise
+  !unplug          pull the cable: the device path disappears
+  !replug          plug it back in (same path, new pty)
+  !sleep SECONDS   pause
+host commands are printed as `CMD name …`. Runs until killed (or stdin ends and --linger passes)."""
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="tallyman scanner rfid",
+        description="An M100-family UHF RFID reader on a new pty. " + HELP_LINES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--link", help="stable path to create for the device (like by-id)")
+    parser.add_argument("--interval", type=float, default=0.02, help="seconds per inventory round")
+    parser.add_argument(
+        "--linger",
+        type=float,
+        default=None,
+        help="exit this many seconds after stdin ends (default: keep running until killed)",
+    )
+    args = parser.parse_args(argv)
+
+    out_lock = threading.Lock()
+
+    def say(line: str, err: bool = False) -> None:
+        stream = sys.stderr if err else sys.stdout
+        with out_lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+    stub = RfidReaderStub(
+        args.link, round_interval=args.interval, on_command=lambda c: say(f"CMD {c}")
+    )
+    say(stub.path)
+    try:
+        for raw_line in sys.stdin:
+            line = raw_line.strip()
+            if not line:
+                continue
+            try:
+                _rfid_line(line, stub, say)
+            except ValueError as exc:
+                say(f"bad line {line!r}: {exc}\n{HELP_LINES}", err=True)
+        if args.linger is None:
+            threading.Event().wait()
+        else:
+            time.sleep(args.linger)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stub.close()
+    return 0
+
+
+def _rfid_line(line: str, stub: RfidReaderStub, say: Callable[..., None]) -> None:
+    if not line.startswith("!"):
+        parts = line.split()
+        if len(parts) > 2 or not re.fullmatch(r"[0-9A-Fa-f]+", parts[0]):
+            raise ValueError("expected EPC_HEX [RSSI_DBM]")
+        stub.add_tag(parts[0], int(parts[1]) if len(parts) == 2 else -55)
+        return
+    cmd, _, rest = line[1:].partition(" ")
+    cmd, rest = cmd.lower(), rest.strip()
+    if cmd == "remove":
+        stub.remove_tag(rest)
+    elif cmd == "clear":
+        stub.clear_tags()
+    elif cmd == "badcs":
+        stub.corrupt_next(int(rest or 1))
+    elif cmd == "split":
+        stub.split_frames = rest.lower() in ("on", "1", "yes", "")
+    elif cmd == "noise":
+        if stub.plugged:
+            stub.noise(int(rest or 16))
+    elif cmd == "unplug":
+        stub.unplug()
+        say("unplugged", err=True)
+    elif cmd == "replug":
+        stub.replug()
+        say(f"replugged: {stub.path} -> {stub.pts}", err=True)
+    elif cmd == "sleep":
+        time.sleep(float(rest or 1))
+    else:
+        raise ValueError("unknown control line")
