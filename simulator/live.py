@@ -259,12 +259,13 @@ def _initial(sc: Scenario, stock_rows: dict[tuple[str, str], dict]) -> InitialSt
 
     net = compile_network(sc)  # for each site's inbound lane
     stock = {(s.id, k.id): 0 for s in sc.sites for k in sc.skus}
+    site_index = {s: i for i, s in enumerate(net.site_ids)}
     pipeline = []
     for (site, sku), row in stock_rows.items():
         if (site, sku) not in stock:
             continue
         stock[(site, sku)] = int(row.get("available", row.get("on_hand", 0)))
-        lane = net.lanes[net.primary_lane[net.site_ids.index(site)]]
+        lane = net.lanes[net.primary_lane[site_index[site]]]
         lt = max(1, round(distributions.moments(lane.days)[0]))
         if row.get("in_transit"):
             pipeline.append((site, sku, int(row["in_transit"]), max(1, math.ceil(lt / 2))))

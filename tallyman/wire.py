@@ -7,6 +7,7 @@ a person can act on. The shapes here are exactly those of DESIGN.md's MQTT contr
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from datetime import UTC, datetime
@@ -130,11 +131,13 @@ def gs1_check_digit(body: str) -> int:
 
 
 def valid_gtin14(value: Any) -> bool:
-    return (
-        isinstance(value, str)
-        and bool(_GTIN.match(value))
-        and gs1_check_digit(value[:-1]) == int(value[-1])
-    )
+    return isinstance(value, str) and _valid_gtin14(value)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _valid_gtin14(value: str) -> bool:
+    """Cached: a site scans the same few thousand GTINs all day, on the ingest hot path."""
+    return bool(_GTIN.match(value)) and gs1_check_digit(value[:-1]) == int(value[-1])
 
 
 def gtin14(body_without_check: str) -> str:

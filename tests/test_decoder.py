@@ -184,6 +184,13 @@ def test_missing_separator_detected_when_parse_overflows():
     assert "(10)" in err.detail and "(21)" in err.detail
 
 
+def test_missing_separator_after_a_full_length_lot():
+    # biip splits the lot at its 20-character maximum; the spec still requires the FNC1.
+    err = error_of(f"]C101{GTIN}10LOT12345678901234567" + "2112345")
+    assert err.code == "missing_separator"
+    assert "(10)" in err.detail and "(21)" in err.detail
+
+
 def test_missing_separator_swallowed_gtin():
     err = error_of(f"]C110LOT7701{GTIN}")
     assert err.code == "missing_separator"

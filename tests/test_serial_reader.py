@@ -122,6 +122,15 @@ def test_noise_between_frames_is_ignored(connected):
     assert host.errors == []
 
 
+def test_noise_is_logged_for_whoever_checks_the_cable(connected, caplog):
+    stub, host, _ = connected
+    with caplog.at_level("WARNING", logger="edge.serial_reader"):
+        stub.noise(10)
+        stub.scan("A-1")
+        assert host.wait(lambda: host.frames)
+    assert "line noise" in caplog.text
+
+
 def test_garbled_frame_reported_not_raised(connected):
     stub, host, _ = connected
     stub.write(b"AB\x07CD\r\n")
