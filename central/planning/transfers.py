@@ -117,6 +117,7 @@ def match_transfers(
             i = base + j
             surplus[j] = 0.0
             need[j] = 0.0
+            urgency[j] = 0.0
             r = rate[i]
             a = available[i]
             if a > 0 and (r <= 0 or a > surplus_cover * r):
@@ -169,8 +170,6 @@ def match_transfers(
                 count += 1
                 need[d] -= q
                 surplus[best] -= q
-        for j in range(n_sites):
-            urgency[j] = 0.0
     return count
 
 

@@ -1,0 +1,144 @@
+"""KPIs per site, per category and in total, over a period of whole weeks.
+
+Definitions (values at unit cost, so different SKUs add up):
+
+* turnover = COGS / average inventory value (Nahmias & Olsen 2015, ch. 1; SPP ch. 2), COGS =
+  units sold (sale + pick) × unit cost, average inventory = (opening + closing) / 2 with
+  opening = closing − inbound + outbound over the period (adjustments, counts and scrap are not
+  in the demand history, so the opening value is an approximation); `turnover_annual` scales
+  it to a year.
+* days of cover = inventory value / forecast demand value per day.
+* sell-through = units sold / (opening units + units received).
+* stockout rate = share of series with demand (forecast > 0) whose available stock is ≤ 0,
+  now.
+* fill rate = filled / requested quantity (reservations), when the caller provides them.
+* inventory age bands = share of inventory value by FIFO age (0-30, 31-60, 61-90, 91-180,
+  over 180 days).
+* false-alarm rate = alerts marked false / alerts closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .history import AGE_BANDS
+
+BAND_LABELS = ("0-30", "31-60", "61-90", "91-180", "180+")
+assert len(BAND_LABELS) == len(AGE_BANDS) + 1
+
+
+@dataclass
+class KpiTable:
+    group: str  # "site", "category" or "total"
+    names: list[str]
+    period_days: int
+    columns: dict[str, np.ndarray]
+
+    def rows(self) -> list[dict]:
+        out = []
+        for g, name in enumerate(self.names):
+            row: dict = {self.group: name, "period_days": self.period_days}
+            for k, v in self.columns.items():
+                x = float(v[g])
+                row[k] = None if np.isnan(x) else x
+            out.append(row)
+        return out
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
+
+
+def turnover(cogs, avg_inventory_value):
+    """Inventory turnover = COGS / average inventory value."""
+    return _ratio(np.asarray(cogs, np.float64), np.asarray(avg_inventory_value, np.float64))
+
+
+def _table(group, names, n_groups, gid, period_days, d) -> KpiTable:
+    def s(w):
+        return np.bincount(gid, weights=w, minlength=n_groups)
+
+    cost = d["unit_cost"]
+    end_units = d["on_hand"]
+    begin_units = np.maximum(end_units - d["inbound"] + d["outbound"], 0.0)
+    cogs = s(d["sold"] * cost)
+    end_v = s(end_units * cost)
+    begin_v = s(begin_units * cost)
+    avg_v = (begin_v + end_v) / 2.0
+    to = turnover(cogs, avg_v)
+    active = d["rate"] > 0
+    band_v = d["band_qty"] * cost[:, None]
+    band_tot = band_v.sum(axis=1)
+    cols = {
+        "inventory_value": end_v,
+        "cogs": cogs,
+        "units_sold": s(d["sold"]),
+        "turnover": to,
+        "turnover_annual": to * 365.0 / period_days,
+        "days_of_cover": _ratio(end_v, s(d["rate"] * cost)),
+        "sell_through": _ratio(s(d["sold"]), s(begin_units + d["inbound"])),
+        "stockout_rate": _ratio(
+            s((active & (d["available"] <= 0)).astype(np.float64)), s(active.astype(np.float64))
+        ),
+        "fill_rate": _ratio(s(d["filled"]), s(d["requested"])),
+        "false_alarm_rate": _ratio(s(d["alerts_false"]), s(d["alerts_closed"])),
+    }
+    tot = s(band_tot)
+    for b, label in enumerate(BAND_LABELS):
+        cols[f"age_{label}"] = _ratio(s(band_v[:, b]), tot)
+    return KpiTable(group, list(names), period_days, cols)
+
+
+def compute_kpis(
+    *,
+    n_sites: int,
+    site_names: Sequence[str],
+    category_names: Sequence[str],
+    sku_category: np.ndarray,
+    unit_cost: np.ndarray,
+    on_hand: np.ndarray,
+    available: np.ndarray,
+    rate: np.ndarray,
+    sold: np.ndarray,
+    outbound: np.ndarray,
+    inbound: np.ndarray,
+    band_qty: np.ndarray,
+    period_days: int,
+    alerts_closed: np.ndarray | None = None,
+    alerts_false: np.ndarray | None = None,
+    requested: np.ndarray | None = None,
+    filled: np.ndarray | None = None,
+) -> dict[str, KpiTable]:
+    """KPI tables {"site", "category", "total"}; per-series inputs, `sku_category` per SKU."""
+    n = on_hand.shape[0]
+    zeros = np.zeros(n)
+
+    def f(a):
+        return zeros if a is None else np.asarray(a, np.float64)
+
+    d = {
+        "unit_cost": f(unit_cost),
+        "on_hand": f(on_hand),
+        "available": f(available),
+        "rate": f(rate),
+        "sold": f(sold),
+        "outbound": f(outbound),
+        "inbound": f(inbound),
+        "band_qty": np.asarray(band_qty, np.float64),
+        "alerts_closed": f(alerts_closed),
+        "alerts_false": f(alerts_false),
+        "requested": f(requested),
+        "filled": f(filled),
+    }
+    series = np.arange(n)
+    site = series % n_sites
+    cat = np.asarray(sku_category, np.int64)[series // n_sites]
+    return {
+        "site": _table("site", site_names, n_sites, site, period_days, d),
+        "category": _table("category", category_names, len(category_names), cat, period_days, d),
+        "total": _table("total", ["all"], 1, np.zeros(n, np.int64), period_days, d),
+    }
