@@ -88,13 +88,14 @@ class Ingest:
         engine: StockEngine,
         catalog: Catalog,
         publish: Callable[[str, bytes], None],
-        on_commit: Callable[[Batch], None] | None = None,
     ):
         self.conn = ledger.connect(db_path, check_same_thread=False)
         self.engine = engine
         self.catalog = catalog
         self.publish = publish
-        self.on_commit = on_commit
+        #: Called in the committer thread after each commit that added movements (planning,
+        #: workflows). A subscriber that raises is logged; the ledger is already committed.
+        self.subscribers: list[Callable[[Batch], None]] = []
         self.queue: queue.Queue = queue.Queue()
         self.devices = self._load_devices()
         self.last_id = self._max_id()
@@ -338,8 +339,12 @@ class Ingest:
         for device, rejected in batch.acks.items():
             st = self.devices[device]
             self.publish(wire.ack_topic(st.site, device), wire.encode_ack(st.upto, rejected))
-        if self.on_commit is not None and batch.rows:
-            self.on_commit(batch)
+        if batch.rows:
+            for subscriber in self.subscribers:
+                try:
+                    subscriber(batch)
+                except Exception:
+                    log.exception("commit subscriber %r failed", subscriber)
 
     def _reload(self) -> None:
         """After a failed commit, memory is ahead of the ledger: reload both from the ledger."""

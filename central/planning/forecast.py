@@ -117,22 +117,22 @@ def ma_block(Y, start, nfit, window, lvl, sse, sae, ok):
 def ses_block(Y, start, nfit, alpha, lvl, sse, sae, ok):
     """Simple exponential smoothing, level initialised at the first observation."""
     T, B = Y.shape
-    l = np.empty(B)
+    lv = np.empty(B)
     snap = np.empty(B)
     for k in range(B):
-        l[k] = Y[start[k], k] if start[k] < T else 0.0
+        lv[k] = Y[start[k], k] if start[k] < T else 0.0
         ok[k] = nfit - start[k] >= 1
     for t in range(T):
         if t == nfit:
-            snap[:] = l
+            snap[:] = lv
         for k in range(B):
-            nl = l[k] + alpha * (Y[t, k] - l[k])
-            l[k] = nl if t >= start[k] else l[k]
+            nl = lv[k] + alpha * (Y[t, k] - lv[k])
+            lv[k] = nl if t >= start[k] else lv[k]
     if nfit >= T:
-        snap[:] = l
+        snap[:] = lv
     for k in range(B):
         snap[k] = max(snap[k], 0.0)
-        lvl[k] = l[k]
+        lvl[k] = lv[k]
     _flat_errors(Y, nfit, snap, sse, sae)
 
 
@@ -235,24 +235,24 @@ def hw_init(rows, start, nfit, m, l0, b0, slot0, ok):
 def holt_block(Y, start, nfit, alpha, beta, l0, b0, lvl, trd, sse, sae):
     """Holt's linear trend, ETS(A,A,N): e = y − (l + b); l ← l + b + αe; b ← b + βe."""
     T, B = Y.shape
-    l = l0.copy()
+    lv = l0.copy()
     b = b0.copy()
     sl = np.empty(B)
     sb = np.empty(B)
     for t in range(T):
         if t == nfit:
-            sl[:] = l
+            sl[:] = lv
             sb[:] = b
         for k in range(B):
-            q = l[k] + b[k]
+            q = lv[k] + b[k]
             e = Y[t, k] - q
             act = t >= start[k]
             nl = q + alpha * e
             nb = b[k] + beta * e
-            l[k] = nl if act else l[k]
+            lv[k] = nl if act else lv[k]
             b[k] = nb if act else b[k]
     if nfit >= T:
-        sl[:] = l
+        sl[:] = lv
         sb[:] = b
     sse[:] = 0.0
     sae[:] = 0.0
@@ -262,7 +262,7 @@ def holt_block(Y, start, nfit, alpha, beta, l0, b0, lvl, trd, sse, sae):
             e = Y[t, k] - max(sl[k] + h * sb[k], 0.0)
             sse[k] += e * e
             sae[k] += abs(e)
-    lvl[:] = l
+    lvl[:] = lv
     trd[:] = b
 
 
@@ -271,7 +271,7 @@ def hw_block(Y, start, nfit, m, alpha, beta, gamma, l0, b0, slot0, lvl, trd, sea
     """Additive Holt-Winters, ETS(A,A,A): e = y − (l + b + s_{t−m}); l ← l + b + αe;
     b ← b + βe; s_t ← s_{t−m} + γe. Seasonal slot t % m holds s for days ≡ t (mod m)."""
     T, B = Y.shape
-    l = l0.copy()
+    lv = l0.copy()
     b = b0.copy()
     s = slot0.copy()
     sl = np.empty(B)
@@ -279,23 +279,23 @@ def hw_block(Y, start, nfit, m, alpha, beta, gamma, l0, b0, slot0, lvl, trd, sea
     ss = np.empty((m, B))
     for t in range(T):
         if t == nfit:
-            sl[:] = l
+            sl[:] = lv
             sb[:] = b
             ss[:, :] = s
         j = t % m
         for k in range(B):
-            q = l[k] + b[k]
+            q = lv[k] + b[k]
             so = s[j, k]
             e = Y[t, k] - q - so
             act = t >= start[k]
             nl = q + alpha * e
             nb = b[k] + beta * e
             ns = so + gamma * e
-            l[k] = nl if act else l[k]
+            lv[k] = nl if act else lv[k]
             b[k] = nb if act else b[k]
             s[j, k] = ns if act else so
     if nfit >= T:
-        sl[:] = l
+        sl[:] = lv
         sb[:] = b
         ss[:, :] = s
     sse[:] = 0.0
@@ -307,7 +307,7 @@ def hw_block(Y, start, nfit, m, alpha, beta, gamma, l0, b0, slot0, lvl, trd, sea
             e = Y[t, k] - max(sl[k] + h * sb[k] + ss[j, k], 0.0)
             sse[k] += e * e
             sae[k] += abs(e)
-    lvl[:] = l
+    lvl[:] = lv
     trd[:] = b
     for i in range(m):
         for k in range(B):
@@ -450,7 +450,7 @@ def _select_block(Y, rows, start, nfit, m, kinds, pars, use_rmse, force,
             hw_block(Y, start, nfit, m, par[0], par[1], par[2], wl0, wb0, wslot, lvl, trd,
                      sea, sse, sae)  # fmt: skip
             ok[:] = wok
-        elif kind == CROSTON or kind == SBA:
+        elif kind in (CROSTON, SBA):
             if par[0] != c_alpha:
                 croston_state(Y, start, nfit, par[0], c_snap, c_sseen, c_rate, c_seen)
                 c_alpha = par[0]
@@ -509,8 +509,8 @@ def _select_kernel(X, sd, sr, pd, pr, td, tr, tw, c0, n, T, holdout, m, kinds, p
         o_sea = np.zeros((m, LANES))
         o_sse = np.zeros(LANES)
         o_sae = np.zeros(LANES)
-        _select_block(Y, rows, start, nfit, m, kinds, pars, use_rmse, force, o_var, o_lvl, o_trd, o_sea,
-                      o_sse, o_sae)  # fmt: skip
+        _select_block(Y, rows, start, nfit, m, kinds, pars, use_rmse, force, o_var, o_lvl,
+                      o_trd, o_sea, o_sse, o_sae)  # fmt: skip
         for k in range(w):
             i = i0 + k
             s = first[k]

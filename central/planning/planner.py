@@ -184,9 +184,7 @@ def plan(
     suggestions = None
     pin = pout = 0.0
     if network.lanes is not None and n_sites > 1:
-        is_dc = (
-            np.zeros(n_sites, np.bool_) if network.site_is_dc is None else network.site_is_dc
-        )
+        is_dc = np.zeros(n_sites, np.bool_) if network.site_is_dc is None else network.site_is_dc
         masks = freeze_masks(
             cfg.transfers.freeze,
             day_date(history.today),

@@ -53,8 +53,9 @@ def safety_stock_service(z, sigma, lead_days, review_days, demand_rate=0.0, sigm
 def safety_stock_cover(rate, cover_days):
     """SS = cover days × forecast demand per day — "keep 48 hours of consumption".
 
-    Time-supply safety stock (SPP ch. 7, safety stocks as equal time supplies): simple and explainable, used
-    for fast lines where a service-level model's σ is less trusted than a fixed buffer.
+    Time-supply safety stock (SPP ch. 7, safety stocks as equal time supplies): simple and
+    explainable, used for fast lines where a service-level model's σ is less trusted than a
+    fixed buffer.
     """
     return np.asarray(cover_days, np.float64) * np.maximum(np.asarray(rate, np.float64), 0.0)
 
