@@ -28,21 +28,37 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1), ('acked_upto', 0
 """
 
 
+def _connect(path: str, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    return conn
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> int:
+    return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
+
 class Outbox:
-    """One SQLite file per device; safe to share between the scan and publisher threads."""
+    """One SQLite file per device, with one connection for each of its two users.
+
+    The scan side (`append`, context) commits with a full fsync: the operator's OK depends on it.
+    The publisher side (`pending`, `ack`) runs on its own connection without waiting for fsync:
+    an ack whose delete a power cut undoes only makes the edge resend events that central then
+    drops as duplicates. Two connections also keep a slow disk on one side from stalling the
+    other (WAL lets the publisher read while a scan commits).
+    """
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL"):
         self.path = str(path)
-        self.conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute(f"PRAGMA synchronous={synchronous}")
+        self.conn = _connect(self.path, synchronous)
         self.conn.executescript(SCHEMA)
         self.lock = threading.Lock()
+        self.pub = _connect(self.path, "NORMAL")
+        self.pub_lock = threading.Lock()
 
     def _meta(self, key: str) -> int:
-        return self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+        return _meta(self.conn, key)
 
     def append(self, event: dict) -> tuple[int, bool]:
         """Durably store one event, giving it the next seq. Returns (seq, new).
@@ -99,16 +115,16 @@ class Outbox:
 
     def pending(self, after_seq: int, limit: int) -> list[tuple[int, str]]:
         """Events not yet acknowledged with seq > after_seq, oldest first, as (seq, json)."""
-        with self.lock:
-            return self.conn.execute(
+        with self.pub_lock:
+            return self.pub.execute(
                 "SELECT seq, event FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             ).fetchall()
 
     def ack(self, upto: int, rejected: list[dict], at: str) -> int:
         """Central has everything ≤ upto: drop it, keeping rejected events and their reasons."""
-        with self.lock:
-            conn = self.conn
+        with self.pub_lock:
+            conn = self.pub
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for r in rejected:
@@ -121,7 +137,7 @@ class Outbox:
                         (r["seq"], r.get("code", "?"), r.get("detail", ""), ev and ev[0], at),
                     )
                 cur = conn.execute("DELETE FROM outbox WHERE seq <= ?", (upto,))
-                if upto > self._meta("acked_upto"):
+                if upto > _meta(conn, "acked_upto"):
                     conn.execute("UPDATE meta SET value = ? WHERE key = 'acked_upto'", (upto,))
                 conn.execute("COMMIT")
             except BaseException:
@@ -131,8 +147,8 @@ class Outbox:
 
     @property
     def acked_upto(self) -> int:
-        with self.lock:
-            return self._meta("acked_upto")
+        with self.pub_lock:
+            return _meta(self.pub, "acked_upto")
 
     @property
     def next_seq(self) -> int:
@@ -140,12 +156,12 @@ class Outbox:
             return self._meta("next_seq")
 
     def queue_length(self) -> int:
-        with self.lock:
-            return self.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        with self.pub_lock:
+            return self.pub.execute("SELECT count(*) FROM outbox").fetchone()[0]
 
     def rejections(self, limit: int = 100) -> list[dict]:
-        with self.lock:
-            rows = self.conn.execute(
+        with self.pub_lock:
+            rows = self.pub.execute(
                 "SELECT seq, code, detail, event, at FROM rejections ORDER BY seq DESC LIMIT ?",
                 (limit,),
             ).fetchall()
@@ -169,5 +185,6 @@ class Outbox:
             }
 
     def close(self) -> None:
-        with self.lock:
+        with self.lock, self.pub_lock:
             self.conn.close()
+            self.pub.close()

@@ -37,6 +37,7 @@ from central import importer, ledger  # noqa: E402
 from central.broker import BrokerDir, free_port, wait_port  # noqa: E402
 from firmware_stubs.barcode import BarcodeScannerStub  # noqa: E402
 from tallyman import sample  # noqa: E402
+from tallyman.wire import parse_ts  # noqa: E402
 
 BIN = "DC1/BENCH"
 
@@ -155,6 +156,17 @@ def main() -> None:
                 f"p95 {percentile(lat, 0.95):6.1f} ms   p99 {p99:6.1f} ms   max {max(lat):.0f} ms"
             )
             print(f"  poller round trip (floor) median {statistics.median(rtts) * 1000:.1f} ms")
+            with contextlib.closing(ledger.reader(db)) as conn:
+                hops = [
+                    (parse_ts(r) - parse_ts(t)).total_seconds() * 1000
+                    for t, r in conn.execute(
+                        "SELECT ts, received_at FROM movements WHERE device LIKE 'hh-%'"
+                    )
+                ]
+            print(
+                f"  of which edge event → central received: p50 {percentile(hops, 0.5):.1f} ms"
+                f"   p99 {percentile(hops, 0.99):.1f} ms"
+            )
             print(f"  p99 / 200 ms budget = {p99 / 200:.2f}")
         finally:
             for proc in reversed(procs):
