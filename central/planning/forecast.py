@@ -43,6 +43,7 @@ from numba import njit, prange
 
 from .config import ForecastConfig
 from .history import History, demand_row
+from .parallel import run_ranges
 
 LANES = 32
 
@@ -477,16 +478,15 @@ def _select_block(Y, rows, start, nfit, m, kinds, pars, use_rmse, force,
                 o_sae[k] = sae[k]
 
 
-@njit(parallel=True, cache=True)
-def _select_kernel(X, sd, sr, pd, pr, td, tr, tw, c0, n, T, holdout, m, kinds, pars,
+@njit(nogil=True, cache=True)
+def _select_kernel(b0, b1, X, sd, sr, pd, pr, td, tr, tw, c0, n, T, holdout, m, kinds, pars,
                    use_rmse, trim, force, variant, level, trend, season, sigma, mae):  # fmt: skip
-    """Model selection over all series. Reads a dense matrix X [n, T] when it has rows,
-    otherwise the history streams (sd/sr, pd/pr, td/tr with transfer-out weights tw).
-    `force` fits the (single) candidate even where the history is short: the plain model
+    """Model selection over the series of blocks [b0, b1). Reads a dense matrix X [n, T] when
+    it has rows, otherwise the history streams (sd/sr, pd/pr, td/tr with transfer-out weights
+    tw). `force` fits the (single) candidate even where the history is short: the plain model
     functions use it with holdout 0."""
-    nblocks = (n + LANES - 1) // LANES
     nfit = T - holdout
-    for blk in prange(nblocks):
+    for blk in range(b0, b1):
         i0 = blk * LANES
         w = min(LANES, n - i0)
         Y = np.zeros((T, LANES))
@@ -700,8 +700,9 @@ def _selection(X, hist, kinds, pars, labels, m, holdout, use_rmse, trim, force):
         streams = (e2, e1, e2, e1, e2, e1, np.zeros(n, np.float32), 0)
     else:
         streams = (*hist.arrays(), hist.transfer_out_weight, hist.c0)
-    _select_kernel(X, *streams, n, T, holdout, m, kinds, pars, use_rmse, trim, force,
-                   variant, level, trend, season, sigma, mae)  # fmt: skip
+    nblocks = (n + LANES - 1) // LANES
+    run_ranges(_select_kernel, nblocks, X, *streams, n, T, holdout, m, kinds, pars, use_rmse,
+               trim, force, variant, level, trend, season, sigma, mae)  # fmt: skip
     return ForecastResult(variant, level, trend, season, sigma, mae, kinds, labels)
 
 
