@@ -106,6 +106,7 @@ def build(args: argparse.Namespace) -> Edge:
         args.broker,
         batch_size=args.batch,
         ack_timeout=args.ack_timeout,
+        keepalive=args.keepalive,
         on_rejected=lambda r: edge_holder[0].on_rejected(r),
     )
     edge = Edge(outbox, workflow, publisher, screen)
@@ -137,6 +138,12 @@ def main(argv: list[str]) -> int:
     p.add_argument("--gln", action="append", default=[], help="GLN=SITE for AI 414 labels")
     p.add_argument("--batch", type=int, default=1000, help="events per MQTT message")
     p.add_argument("--ack-timeout", type=float, default=3.0)
+    p.add_argument(
+        "--keepalive",
+        type=int,
+        default=10,
+        help="seconds; the broker declares us offline after 1.5×",
+    )
     args = p.parse_args(argv)
     if not wire.valid_id(args.device) or not wire.valid_id(args.site):
         p.error("--device and --site must be ids like hh-01, STORE1 (no '/', '+', '#')")

@@ -35,11 +35,13 @@ class Publisher:
         window: int = 20_000,
         ack_timeout: float = 3.0,
         status_interval: float = 5.0,
+        keepalive: int = 10,
         on_rejected: Callable[[list[dict]], None] | None = None,
     ):
         self.outbox, self.site, self.device = outbox, site, device
         self.batch_size, self.window, self.ack_timeout = batch_size, window, ack_timeout
         self.status_interval = status_interval
+        self.keepalive = keepalive
         self.on_rejected = on_rejected
         self.host, self.port, user, password = wire.parse_broker_url(broker_url)
         self.acked = outbox.acked_upto
@@ -77,7 +79,7 @@ class Publisher:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.client.connect_async(self.host, self.port, keepalive=10)
+        self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
         self.client.loop_start()
         self._thread.start()
 

@@ -78,6 +78,7 @@ class EdgeProc:
     tmp: Path
     scanner: BarcodeScannerStub
     proc: subprocess.Popen | None = None
+    extra: tuple[str, ...] = ()
 
     @property
     def outbox(self) -> Path:
@@ -86,7 +87,7 @@ class EdgeProc:
     def start(self) -> None:
         args = ["edge", "--device", self.device, "--site", self.site, "--broker", self.url]
         args += ["--outbox", str(self.outbox), "--barcode", self.scanner.path]
-        args += ["--ack-timeout", "1.0", "--batch", "200"]
+        args += ["--ack-timeout", "1.0", "--batch", "200", *self.extra]
         self.proc = spawn(args, self.tmp / f"{self.device}.log")
         assert self.scanner.wait_for_host(30), f"{self.device} never opened its scanner"
 
@@ -117,10 +118,10 @@ def stack(broker: BrokerDir, catalogue, tmp_path):
     central.start()
     edges: list[EdgeProc] = []
 
-    def add_edge(device: str, site: str) -> EdgeProc:
+    def add_edge(device: str, site: str, *extra: str) -> EdgeProc:
         url = broker.add_device(device, site)
         scanner = BarcodeScannerStub(link=str(tmp_path / f"scanner-{device}"))
-        edge = EdgeProc(device, site, url, tmp_path, scanner)
+        edge = EdgeProc(device, site, url, tmp_path, scanner, extra=extra)
         edge.start()
         edges.append(edge)
         return edge
