@@ -83,28 +83,30 @@ class StockEngine:
     def cells(
         self, item_ids: np.ndarray | None, loc_ids: np.ndarray | None, *, nonzero: bool = True
     ) -> list[tuple[int, int, int, int, int, int]]:
-        """(item_id, loc_id, on_hand, reserved, in_transit, on_order) for the selected cells."""
+        """(item_id, loc_id, on_hand, reserved, in_transit, on_order) for the selected cells.
+
+        Views, not copies, under the lock: a whole-table read must not stall ingest for the
+        time it takes to copy 300 MB; only the selected non-zero cells are gathered.
+        """
         with self.lock:
             n_rows, n_cols = self.on_hand.shape
             rows = np.arange(1, n_rows) if item_ids is None else item_ids[item_ids < n_rows]
             cols = np.arange(1, n_cols) if loc_ids is None else loc_ids[loc_ids < n_cols]
-            ix = np.ix_(rows, cols)
-            blocks = [getattr(self, m)[ix] for m in MEASURES]
-        mask = np.zeros(blocks[0].shape, dtype=bool)
-        if nonzero:
-            for b in blocks:
-                mask |= b != 0
-        else:
-            mask[:] = True
-        ri, ci = np.nonzero(mask)
-        return list(
-            zip(
-                rows[ri].tolist(),
-                cols[ci].tolist(),
-                *(b[ri, ci].tolist() for b in blocks),
-                strict=True,
-            )
-        )
+            r_sel = slice(1, n_rows) if item_ids is None else rows
+            c_sel = slice(1, n_cols) if loc_ids is None else cols
+            views = []
+            for m in MEASURES:
+                a = getattr(self, m)[r_sel]
+                views.append(a[:, c_sel])
+            if nonzero:
+                mask = views[0] != 0
+                for v in views[1:]:
+                    mask |= v != 0
+                ri, ci = np.nonzero(mask)
+            else:
+                ri, ci = (x.ravel() for x in np.indices((len(rows), len(cols))))
+            values = [v[ri, ci].tolist() for v in views]
+        return list(zip(rows[ri].tolist(), cols[ci].tolist(), *values, strict=True))
 
     def memory_bytes(self) -> int:
         return sum(getattr(self, m).nbytes for m in MEASURES)
