@@ -18,16 +18,26 @@ from central.ledger import TYPE_CODE
 from central.stock_kernels import ADD, ARRIVE, COUNT, MOVE, SHIP, apply_movements, as_columns
 from tallyman.wire import SIGN
 
+#: Internal kind of a `count` row stored as the change it made (`qty` = its delta): a count
+#: that arrived late, applied as of its scan time, or one held for approval (delta 0). Its
+#: effect cannot be recomputed from the counted quantity when the ledger is replayed in ledger
+#: order, so the row carries the effect itself (see central.workflows.counts).
+COUNT_DELTA = len(TYPE_CODE)
+
 #: Kernel behaviour and sign per movement kind code (see central.stock_kernels).
-BEHAVIOUR = np.zeros(len(TYPE_CODE), dtype=np.int64)
-SIGNS = np.zeros(len(TYPE_CODE), dtype=np.int64)
+BEHAVIOUR = np.zeros(len(TYPE_CODE) + 1, dtype=np.int64)
+SIGNS = np.zeros(len(TYPE_CODE) + 1, dtype=np.int64)
 for _type, _code in TYPE_CODE.items():
     SIGNS[_code] = SIGN[_type]
     BEHAVIOUR[_code] = {"count": COUNT, "putaway": MOVE, "transfer_out": SHIP}.get(
         _type, ARRIVE if _type == "transfer_in" else ADD
     )
+BEHAVIOUR[COUNT_DELTA], SIGNS[COUNT_DELTA] = ADD, 1
 
 MEASURES = ("on_hand", "reserved", "in_transit", "on_order")
+#: Measures the ledger's movements produce; the others belong to workflows (open reservations,
+#: open purchase orders), which load them from their own tables and keep them through a rebuild.
+LEDGER_MEASURES = ("on_hand", "in_transit")
 REBUILD_CHUNK = 1_000_000
 
 
@@ -59,25 +69,35 @@ class StockEngine:
             for name in MEASURES:
                 setattr(self, name, _grow(getattr(self, name), new_rows, new_cols))
 
-    def apply(self, sku, loc, to_loc, kind, qty) -> np.ndarray:
-        """Apply movements in order; returns each one's on-hand change at its location."""
+    def apply(self, sku, loc, to_loc, kind, qty, *, want_delta: bool = True) -> np.ndarray:
+        """Apply movements in order; returns each one's on-hand change at its location
+        (an empty array when `want_delta` is false)."""
         cols = as_columns(sku, loc, to_loc, kind, qty)
-        delta = np.empty(cols[0].shape[0], dtype=np.int64)
-        if delta.size:
+        n = cols[0].shape[0]
+        delta = np.empty(n if want_delta else 0, dtype=np.int64)
+        if n:
             self.ensure(int(cols[0].max()), int(max(cols[1].max(), cols[2].max())))
             with self.lock:
                 apply_movements(self.on_hand, self.in_transit, *cols, BEHAVIOUR, SIGNS, delta)
-                self.applied += delta.size
+                self.applied += n
         return delta
 
     def rebuild(self, conn: sqlite3.Connection, max_item_id: int, max_loc_id: int) -> int:
-        """Replay the whole ledger, in ledger order, into fresh arrays; returns the count."""
+        """Replay the whole ledger, in ledger order, into fresh arrays; returns the count.
+
+        `reserved` and `on_order` are not in the ledger: they are kept as they are.
+        """
         with self.lock:
+            shape = (max_item_id + 1, max_loc_id + 1)
             for name in MEASURES:
-                setattr(self, name, np.zeros((max_item_id + 1, max_loc_id + 1), np.int64))
+                old = getattr(self, name)
+                new = np.zeros((max(shape[0], old.shape[0]), max(shape[1], old.shape[1])), np.int64)
+                if name not in LEDGER_MEASURES:
+                    new[: old.shape[0], : old.shape[1]] = old
+                setattr(self, name, new)
             self.applied = 0
             for cols in ledger.iter_engine_columns(conn, REBUILD_CHUNK):
-                self.apply(cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3], cols[:, 4])
+                self.apply(*cols.T, want_delta=False)
         return self.applied
 
     def cells(
@@ -107,6 +127,59 @@ class StockEngine:
                 ri, ci = (x.ravel() for x in np.indices((len(rows), len(cols))))
             values = [v[ri, ci].tolist() for v in views]
         return list(zip(rows[ri].tolist(), cols[ci].tolist(), *values, strict=True))
+
+    # --- workflow measures (central.workflows) ---------------------------------------------
+
+    def site_available(self, item_id: int, loc_ids: np.ndarray) -> int:
+        """Σ (on_hand − reserved) of one item over a site's locations."""
+        with self.lock:
+            if item_id >= self.on_hand.shape[0] or not loc_ids.size:
+                return 0
+            cols = loc_ids[loc_ids < self.on_hand.shape[1]]
+            return int(self.on_hand[item_id, cols].sum() - self.reserved[item_id, cols].sum())
+
+    def reserve(self, item_id: int, loc_ids: np.ndarray, qty: int) -> list[tuple[int, int]] | None:
+        """Check and reserve in one step: `qty` of the item over these locations, or nothing.
+
+        Returns the allocation [(loc_id, n), …] — bins with the most available first, so a
+        reservation touches few bins and no bin's available goes below zero — or None when the
+        locations' total available is short. Callers hold `lock` across this and the write that
+        makes it durable, so no other reservation can see the stock in between.
+        """
+        with self.lock:
+            if qty <= 0 or not loc_ids.size:
+                return None
+            self.ensure(item_id, int(loc_ids.max()))
+            avail = self.on_hand[item_id, loc_ids] - self.reserved[item_id, loc_ids]
+            if int(avail.sum()) < qty:
+                return None
+            out = []
+            left = qty
+            for j in np.lexsort((loc_ids, -avail)):
+                if left == 0 or avail[j] <= 0:
+                    break
+                n = min(left, int(avail[j]))
+                out.append((int(loc_ids[j]), n))
+                left -= n
+            for loc_id, n in out:
+                self.reserved[item_id, loc_id] += n
+            return out
+
+    def add_reserved(self, item_id: int, loc_id: int, n: int) -> None:
+        with self.lock:
+            self.ensure(item_id, loc_id)
+            self.reserved[item_id, loc_id] += n
+
+    def add_on_order(self, item_id: int, loc_id: int, n: int) -> None:
+        with self.lock:
+            self.ensure(item_id, loc_id)
+            self.on_order[item_id, loc_id] += n
+
+    def clear_workflow_measures(self) -> None:
+        """Zero `reserved` and `on_order` before workflows load them again from their tables."""
+        with self.lock:
+            self.reserved[:] = 0
+            self.on_order[:] = 0
 
     def memory_bytes(self) -> int:
         return sum(getattr(self, m).nbytes for m in MEASURES)

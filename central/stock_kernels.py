@@ -21,41 +21,50 @@ ARRIVE = 4  #: on_hand[loc] += qty; in_transit[loc] −= qty, not below 0 (trans
 
 @njit(cache=True, nogil=True)
 def apply_movements(on_hand, in_transit, sku, loc, to_loc, kind, qty, behaviour, sign, delta):
-    """Apply movements in order; `delta[i]` receives movement i's change to on_hand at its loc.
+    """Apply movements in order; `delta[i]` receives movement i's change to on_hand at its loc
+    (pass a zero-length `delta` when nobody needs it, as a rebuild does).
 
-    `to_loc[i] == 0` means none (location ids start at 1).
+    `to_loc[i] == 0` means none (location ids start at 1). Indexing is flat and unsigned so that
+    Numba emits no negative-index fix-up in the loop; the common case (a plain add) is the first
+    branch, which keeps the CPU's many cache misses on the random cells overlapping.
     """
+    want = delta.shape[0] > 0
+    ncols = np.uint64(on_hand.shape[1])
+    oh = on_hand.ravel()
+    it = in_transit.ravel()
     for i in range(sku.shape[0]):
-        s = sku[i]
-        c = loc[i]
         k = kind[i]
-        q = qty[i]
         b = behaviour[k]
+        q = np.int64(qty[i])
+        row = np.uint64(sku[i]) * ncols
+        cell = row + np.uint64(loc[i])
         if b == ADD:
             d = sign[k] * q
-            on_hand[s, c] += d
+            oh[cell] += d
         elif b == COUNT:
-            d = q - on_hand[s, c]
-            on_hand[s, c] = q
+            d = q - oh[cell]
+            oh[cell] = q
         elif b == MOVE:
             d = -q
-            on_hand[s, c] -= q
-            on_hand[s, to_loc[i]] += q
+            oh[cell] -= q
+            oh[row + np.uint64(to_loc[i])] += q
         elif b == SHIP:
             d = -q
-            on_hand[s, c] -= q
+            oh[cell] -= q
             if to_loc[i] != 0:
-                in_transit[s, to_loc[i]] += q
+                it[row + np.uint64(to_loc[i])] += q
         else:
             d = q
-            on_hand[s, c] += q
-            cur = in_transit[s, c]
-            in_transit[s, c] = cur - q if q < cur else 0
-        delta[i] = d
+            oh[cell] += q
+            cur = it[cell]
+            it[cell] = cur - q if q < cur else 0
+        if want:
+            delta[i] = d
 
 
 def apply_movements_py(on_hand, in_transit, sku, loc, to_loc, kind, qty, behaviour, sign, delta):
     """Plain-Python reference of `apply_movements`, one movement at a time."""
+    want = len(delta) > 0
     for i in range(len(sku)):
         s, c, t, k, q = int(sku[i]), int(loc[i]), int(to_loc[i]), int(kind[i]), int(qty[i])
         b = int(behaviour[k])
@@ -78,7 +87,8 @@ def apply_movements_py(on_hand, in_transit, sku, loc, to_loc, kind, qty, behavio
             d = q
             on_hand[s, c] += q
             in_transit[s, c] = max(0, int(in_transit[s, c]) - q)
-        delta[i] = d
+        if want:
+            delta[i] = d
 
 
 def as_columns(sku, loc, to_loc, kind, qty) -> tuple[np.ndarray, ...]:
