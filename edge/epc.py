@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from edge.decoder import DecodeError
+from edge.scan import DecodeError
 from tallyman.wire import gs1_check_digit, valid_gtin14
 
 #: EPC header byte → (scheme, bits). TDS 1.13 §14.2.

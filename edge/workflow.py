@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from edge.decoder import Scan
+from edge.scan import Scan
 from tallyman import wire
 
 MODES: dict[str, str] = {
