@@ -11,7 +11,15 @@ Entry points for central:
 See docs/planning.md for the formulas and choices.
 """
 
-from .alerts import AlertBook, AlertChange, AlertChanges, alert_counts, alert_position, schema
+from .alerts import (
+    AlertBook,
+    AlertChange,
+    AlertChanges,
+    alert_counts,
+    alert_position,
+    due_within_lead,
+    schema,
+)
 from .config import CategoryPolicy, FreezeRule, PlanningConfig, load_config, parse_config
 from .forecast import ForecastResult, forecast_history, select_models
 from .history import (
@@ -45,6 +53,7 @@ __all__ = [
     "TransferSuggestions",
     "alert_counts",
     "alert_position",
+    "due_within_lead",
     "epoch_day",
     "forecast_history",
     "load_config",

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 NONE, YELLOW, ORANGE, RED = 0, 1, 2, 3
 TIER_NAMES = ("none", "yellow", "orange", "red")
@@ -46,6 +46,16 @@ def alert_position(on_hand, reserved, due_within_lead):
     )
 
 
+def due_within_lead(n_series, series, qty, due_day, today, lead_days):
+    """Open PO / inbound transfer quantity per series expected by today + the series' lead
+    time — the part of the pipeline that counts in the alert position. `series`, `qty`,
+    `due_day` describe open order lines; `lead_days` is per series."""
+    series = np.asarray(series, np.int64)
+    lead = np.broadcast_to(np.asarray(lead_days, np.float64), (n_series,))
+    ok = np.asarray(due_day, np.float64) <= today + lead[series]
+    return np.bincount(series[ok], weights=np.asarray(qty, np.float64)[ok], minlength=n_series)
+
+
 @njit(cache=True)
 def _raw_tier(pos, ss, y, o, r, h):
     if pos <= (r + h) * ss:
@@ -57,7 +67,7 @@ def _raw_tier(pos, ss, y, o, r, h):
     return NONE
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def tiers(position, safety_stock, prev, yellow, orange, red, hysteresis):
     """New tier per series with hysteresis on the way down.
 
@@ -68,7 +78,7 @@ def tiers(position, safety_stock, prev, yellow, orange, red, hysteresis):
     """
     n = position.shape[0]
     out = np.empty(n, np.int8)
-    for i in prange(n):
+    for i in range(n):
         ss = safety_stock[i]
         if not ss > 0:
             out[i] = NONE
@@ -100,7 +110,7 @@ class AlertChange:
     ts: str
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return dict(vars(self))
 
 
 @dataclass
@@ -142,6 +152,32 @@ class AlertChanges:
             safety_stock=float(self.safety_stock[j]),
             ts=self.ts,
         )
+
+    def tuples(self) -> list[tuple]:
+        """(alert_id, series, sku, site, kind, tier, prev_tier, position, safety_stock) per
+        change, built straight from the arrays (no per-change objects): the fast path for
+        publishing and saving 100,000s of changes."""
+        n_sites = self.book.n_sites
+        skus, sites = self.book.sku_names, self.book.site_names
+        series = self.series.tolist()
+        return [
+            (aid, s, skus[s // n_sites], sites[s % n_sites], KIND_NAMES[k], t, p, pos, ss)
+            for aid, s, k, t, p, pos, ss in zip(
+                self.alert_id.tolist(), series, self.kind.tolist(), self.tier.tolist(),
+                self.prev_tier.tolist(), self.position.tolist(), self.safety_stock.tolist(),
+                strict=True,
+            )
+        ]  # fmt: skip
+
+    def records(self) -> list[dict]:
+        """The changes as payload dicts (same keys as AlertChange.to_dict)."""
+        ts = self.ts
+        return [
+            {"alert_id": aid, "series": s, "sku": sku, "site": site, "kind": kind,
+             "tier": TIER_NAMES[t], "prev_tier": TIER_NAMES[p], "action": ACTIONS[t],
+             "position": pos, "safety_stock": ss, "ts": ts}
+            for aid, s, sku, site, kind, t, p, pos, ss in self.tuples()
+        ]  # fmt: skip
 
     def counts(self) -> dict[str, int]:
         c = np.bincount(self.kind, minlength=len(KIND_NAMES))
@@ -248,6 +284,7 @@ class AlertBook:
         self.max_tier[c_idx] = np.maximum(self.max_tier[c_idx], c_new)
         if closed.size:
             self.alert_id[closed] = 0
+            self.max_tier[closed] = 0
             self.closed[closed] += 1
         return AlertChanges(
             alert_id=ids,
@@ -272,6 +309,7 @@ class AlertBook:
         self.muted[s] = t
         self.tier[s] = NONE
         self.alert_id[s] = 0
+        self.max_tier[s] = 0
         self.false[s] += 1
         self.closed[s] += 1
         sku, site = self.key(s)
@@ -329,22 +367,27 @@ class AlertBook:
         The caller owns the transaction (`with conn:`), so alert state commits together with
         whatever caused it.
         """
-        items = list(changes)
+        if isinstance(changes, AlertChanges):
+            ts_all = changes.ts
+            rows = [(*r, ts_all) for r in changes.tuples()]
+        else:
+            rows = [
+                (c.alert_id, c.series, c.sku, c.site, c.kind, TIER_NAMES.index(c.tier),
+                 TIER_NAMES.index(c.prev_tier), c.position, c.safety_stock, c.ts)
+                for c in changes
+            ]  # fmt: skip
         ins, upd, close, false, events, mutes = [], [], [], [], [], []
-        for c in items:
-            t = TIER_NAMES.index(c.tier)
-            if c.kind == "opened":
-                ins.append((c.alert_id, c.sku, c.site, t, t, c.action, c.position,
-                            c.safety_stock, c.ts, c.ts))  # fmt: skip
-            elif c.kind in ("escalated", "de-escalated"):
-                upd.append((t, t, c.action, c.position, c.safety_stock, c.ts, c.alert_id))
-            elif c.kind == "closed":
-                close.append((c.position, c.safety_stock, c.ts, c.ts, c.alert_id))
-            elif c.kind == "false_alarm":
-                false.append((c.ts, c.ts, c.alert_id))
-                mutes.append((c.sku, c.site, TIER_NAMES.index(c.prev_tier)))
-            events.append((c.alert_id, c.ts, c.kind, t, TIER_NAMES.index(c.prev_tier),
-                           c.position, c.safety_stock))  # fmt: skip
+        for aid, _s, sku, site, kind, t, p, pos, ss, ts in rows:
+            if kind == "opened":
+                ins.append((aid, sku, site, t, t, ACTIONS[t], pos, ss, ts, ts))
+            elif kind in ("escalated", "de-escalated"):
+                upd.append((t, t, ACTIONS[t], pos, ss, ts, aid))
+            elif kind == "closed":
+                close.append((pos, ss, ts, ts, aid))
+            elif kind == "false_alarm":
+                false.append((ts, ts, aid))
+                mutes.append((sku, site, p))
+            events.append((aid, ts, kind, t, p, pos, ss))
         conn.executemany(
             "INSERT INTO planning_alerts (id, sku, site, status, tier, max_tier, action, "
             "position, safety_stock, opened_ts, updated_ts) VALUES (?,?,?,'open',?,?,?,?,?,?,?)",

@@ -30,8 +30,9 @@ Model selection: the last `holdout_days` days are held out; each candidate (mode
 set) is run over the whole history once, its state is snapshot at the holdout origin, and its
 fixed-origin forecasts (clipped at 0: demand is not negative) are scored against the held-out
 days. The lowest RMSE (or MAE) wins; σ, the daily forecast-error spread used for safety stock,
-is the winner's holdout RMSE (Silver, Pyke & Peterson 2017, ch. 4: σ estimated from the mean
-squared forecast error). The final forecast continues the same recursion to the last day.
+is the winner's holdout RMSE (Silver, Pyke & Thomas 2017, forecasting chapter: σ estimated
+from the mean squared forecast error). The final forecast continues the same recursion to the
+last day.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .config import ForecastConfig
 from .history import History, demand_row
@@ -75,6 +76,9 @@ def _transpose_into(Y, rows, w):
 
 
 # --- model kernels: one block (time × lanes) each ---------------------------------------------
+# Days before a lane's start leave its state untouched through a 0/1 multiplier on the
+# smoothing weights rather than a branch: x + (α·0)·e == x exactly, x + (α·1)·e is the plain
+# update, and the multiply keeps the lane loop a straight SIMD loop (a branch made it 3× slower).
 # Each kernel runs the model over days [start[k], T) of every lane k, snapshots the state at
 # day `nfit` (the holdout origin), scores the fixed-origin forecasts for days [nfit, T)
 # (clipped at 0) into sse/sae, and leaves the final state as level / trend / season so that the
@@ -127,8 +131,8 @@ def ses_block(Y, start, nfit, alpha, lvl, sse, sae, ok):
         if t == nfit:
             snap[:] = lv
         for k in range(B):
-            nl = lv[k] + alpha * (Y[t, k] - lv[k])
-            lv[k] = nl if t >= start[k] else lv[k]
+            a = alpha * (1.0 if t >= start[k] else 0.0)
+            lv[k] = lv[k] + a * (Y[t, k] - lv[k])
     if nfit >= T:
         snap[:] = lv
     for k in range(B):
@@ -245,13 +249,11 @@ def holt_block(Y, start, nfit, alpha, beta, l0, b0, lvl, trd, sse, sae):
             sl[:] = lv
             sb[:] = b
         for k in range(B):
-            q = lv[k] + b[k]
+            m = 1.0 if t >= start[k] else 0.0
+            q = lv[k] + m * b[k]
             e = Y[t, k] - q
-            act = t >= start[k]
-            nl = q + alpha * e
-            nb = b[k] + beta * e
-            lv[k] = nl if act else lv[k]
-            b[k] = nb if act else b[k]
+            lv[k] = q + (alpha * m) * e
+            b[k] = b[k] + (beta * m) * e
     if nfit >= T:
         sl[:] = lv
         sb[:] = b
@@ -285,16 +287,13 @@ def hw_block(Y, start, nfit, m, alpha, beta, gamma, l0, b0, slot0, lvl, trd, sea
             ss[:, :] = s
         j = t % m
         for k in range(B):
-            q = lv[k] + b[k]
+            mk = 1.0 if t >= start[k] else 0.0
+            q = lv[k] + mk * b[k]
             so = s[j, k]
             e = Y[t, k] - q - so
-            act = t >= start[k]
-            nl = q + alpha * e
-            nb = b[k] + beta * e
-            ns = so + gamma * e
-            lv[k] = nl if act else lv[k]
-            b[k] = nb if act else b[k]
-            s[j, k] = ns if act else so
+            lv[k] = q + (alpha * mk) * e
+            b[k] = b[k] + (beta * mk) * e
+            s[j, k] = so + (gamma * mk) * e
     if nfit >= T:
         sl[:] = lv
         sb[:] = b
@@ -333,18 +332,16 @@ def croston_state(Y, start, nfit, alpha, snap_rate, snap_seen, rate, seen):
             snap_seen[:] = seen
         for k in range(B):
             y = Y[t, k]
-            act = t >= start[k]
-            qq = q[k] + 1.0
-            nz = act & (y > 0.0)
-            first = nz & (seen[k] == 0.0)
-            d0 = y if first else zd[k]
-            i0 = qq if first else zi[k]
-            nd = d0 + alpha * (y - d0)
-            ni = i0 + alpha * (qq - i0)
-            zd[k] = nd if nz else zd[k]
-            zi[k] = ni if nz else zi[k]
-            seen[k] = 1.0 if nz else seen[k]
-            q[k] = 0.0 if nz else (qq if act else q[k])
+            m = 1.0 if t >= start[k] else 0.0
+            nz = m * (1.0 if y > 0.0 else 0.0)
+            first = nz * (1.0 - seen[k])
+            qq = q[k] + m
+            d0 = first * y + (1.0 - first) * zd[k]
+            i0 = first * qq + (1.0 - first) * zi[k]
+            zd[k] = d0 + (alpha * nz) * (y - d0)
+            zi[k] = i0 + (alpha * nz) * (qq - i0)
+            seen[k] = seen[k] + first
+            q[k] = qq * (1.0 - nz)
     for k in range(B):
         rate[k] = zd[k] / zi[k] if zi[k] != 0.0 else zd[k]
     if nfit >= T:
@@ -371,16 +368,14 @@ def tsb_block(Y, start, nfit, alpha_d, alpha_p, lvl, sse, sae, ok):
             sseen[:] = seen
         for k in range(B):
             y = Y[t, k]
-            act = t >= start[k]
+            m = 1.0 if t >= start[k] else 0.0
             ind = 1.0 if y != 0.0 else 0.0
-            nz = act & (y > 0.0)
-            first = nz & (seen[k] == 0.0)
-            d0 = y if first else d[k]
-            nd = d0 + alpha_d * (y - d0)
-            np_ = p[k] + alpha_p * (ind - p[k])
-            d[k] = nd if nz else d[k]
-            seen[k] = 1.0 if nz else seen[k]
-            p[k] = np_ if act else p[k]
+            nz = m * (1.0 if y > 0.0 else 0.0)
+            first = nz * (1.0 - seen[k])
+            d0 = first * y + (1.0 - first) * d[k]
+            d[k] = d0 + (alpha_d * nz) * (y - d0)
+            seen[k] = seen[k] + first
+            p[k] = p[k] + (alpha_p * m) * (ind - p[k])
     if nfit >= T:
         for k in range(B):
             f[k] = p[k] * d[k]
@@ -527,11 +522,11 @@ def _select_kernel(b0, b1, X, sd, sr, pd, pr, td, tr, tw, c0, n, T, holdout, m, 
                 # Poisson √mean so one lucky week does not give zero safety stock)
                 tot = 0.0
                 for t in range(s, T):
-                    tot += Y[t, k]
+                    tot += rows[k, t]
                 mu = tot / (T - s)
                 v = 0.0
                 for t in range(s, T):
-                    v += (Y[t, k] - mu) ** 2
+                    v += (rows[k, t] - mu) ** 2
                 variant[i] = -1
                 level[i] = mu
                 trend[i] = 0.0
@@ -547,14 +542,14 @@ def _select_kernel(b0, b1, X, sd, sr, pd, pr, td, tr, tw, c0, n, T, holdout, m, 
                 mae[i] = np.nan
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def cumulative_forecast(level, trend, season, days):
     """Forecast demand over the next `days[i]` days (fractional days pro rata), each day
     clipped at 0: the lead-time demand x̂_L of a replenishment policy."""
     n = level.shape[0]
     m = season.shape[1]
     out = np.empty(n)
-    for i in prange(n):
+    for i in range(n):
         d = days[i]
         full = int(np.floor(d))
         tot = 0.0

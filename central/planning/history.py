@@ -20,13 +20,16 @@ Day numbers are days since 1970-01-01 (UTC); weeks start on Monday.
 
 from __future__ import annotations
 
+import mmap
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from .parallel import run_ranges
 
 STREAMS = ("sale", "pick", "transfer_out")
 INBOUND_TYPES = ("receive", "transfer_in", "return")
@@ -105,15 +108,30 @@ def demand_row(out, i, sd, sr, pd, pr, td, tr, tw, c0):
             out[t] += w * row[t - a]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
+def _tail_sum(data, r, c0, t_lo):
+    """Sum of row r over days [t_lo, n_days) of the window (ring start c0); 0 without a row."""
+    if r < 0:
+        return 0.0
+    n_days = data.shape[1]
+    row = data[r]
+    a = n_days - c0  # days [0, a) sit at columns [c0, n_days), the rest at [0, c0)
+    tot = 0.0
+    for t in range(t_lo, a):
+        tot += row[c0 + t]
+    for t in range(max(t_lo, a), n_days):
+        tot += row[t - a]
+    return tot
+
+
+@njit(nogil=True, cache=True)
 def _summary_kernel(
-    sd, sr, pd, pr, td, tr, tw, c0, dow_first, period, recent, base, dow_days,
+    lo, hi, sd, sr, pd, pr, td, tr, tw, c0, dow_first, period, recent, base, dow_days,
     last_out, sold, out_all, vel_recent, vel_base, dow_mean, dow_var,
 ):  # fmt: skip
-    n = sr.shape[0]
     n_days = sd.shape[1]
-    for i in prange(n):
-        y = np.empty(n_days)
+    y = np.empty(n_days)
+    for i in range(lo, hi):
         demand_row(y, i, sd, sr, pd, pr, td, tr, tw, c0)
         last = n_days
         for t in range(n_days - 1, -1, -1):
@@ -122,21 +140,10 @@ def _summary_kernel(
                 break
         last_out[i] = last
         # sold (sale + pick) and every outbound over the KPI period, whatever the weights
-        s_sold = 0.0
-        s_all = 0.0
-        for t in range(max(0, n_days - period), n_days):
-            c = (c0 + t) % n_days
-            v = 0.0
-            if sr[i] >= 0:
-                v += sd[sr[i], c]
-            if pr[i] >= 0:
-                v += pd[pr[i], c]
-            s_sold += v
-            if tr[i] >= 0:
-                v += td[tr[i], c]
-            s_all += v
+        t_lo = max(0, n_days - period)
+        s_sold = _tail_sum(sd, sr[i], c0, t_lo) + _tail_sum(pd, pr[i], c0, t_lo)
         sold[i] = s_sold
-        out_all[i] = s_all
+        out_all[i] = s_sold + _tail_sum(td, tr[i], c0, t_lo)
         a = 0.0
         for t in range(max(0, n_days - recent), n_days):
             a += y[t]
@@ -170,7 +177,7 @@ def _summary_kernel(
 AGE_BANDS = (30, 60, 90, 180)  # days: bands 0–30, 31–60, 61–90, 91–180, > 180
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def stock_age(inbound, on_hand, week_col, days_into_week, bands, mean_age, band_qty):
     """FIFO age of the units on hand from weekly inbound buckets.
 
@@ -182,7 +189,7 @@ def stock_age(inbound, on_hand, week_col, days_into_week, bands, mean_age, band_
     """
     n, n_weeks = inbound.shape
     nb = bands.shape[0]
-    for i in prange(n):
+    for i in range(n):
         rem = on_hand[i]
         for b in range(nb + 1):
             band_qty[i, b] = 0.0
@@ -230,33 +237,52 @@ def _zero_cols(data, cols):
 # --- containers ------------------------------------------------------------------------------
 
 
+def _reserve(rows: int, n_days: int) -> tuple[mmap.mmap | None, np.ndarray]:
+    """A zeroed float32 [rows, n_days] array in an anonymous mapping: address space for every
+    row is reserved up front, but the kernel only backs the pages that get written, so memory
+    follows the rows in use and adding rows never copies the cube."""
+    size = rows * n_days * 4
+    if size == 0:
+        return None, np.zeros((rows, n_days), np.float32)
+    flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_ANONYMOUS", 0x20)
+    flags |= getattr(mmap, "MAP_NORESERVE", 0)
+    buf = mmap.mmap(-1, size, flags=flags)
+    return buf, np.frombuffer(buf, np.float32).reshape(rows, n_days)
+
+
 @dataclass
 class StreamCube:
-    """Daily quantities of one stream, rows allocated on first use."""
+    """Daily quantities of one stream; a row is assigned to a series on its first movement.
+
+    `data` has room for every series (reserved address space, see `_reserve`); rows are handed
+    out in order, so only `data[:used]` is ever touched and resident.
+    """
 
     rows: np.ndarray  # int32 [n_series]; -1: the series has no row in this stream
-    data: np.ndarray  # float32 [capacity, n_days]
+    data: np.ndarray  # float32 [n_series, n_days], rows [0, used) in use
     used: int = 0
+    _buf: mmap.mmap | None = field(default=None, repr=False)
 
     @classmethod
-    def empty(cls, n_series: int, n_days: int, capacity: int = 0) -> StreamCube:
-        return cls(np.full(n_series, -1, np.int32), np.zeros((capacity, n_days), np.float32))
+    def empty(cls, n_series: int, n_days: int) -> StreamCube:
+        buf, data = _reserve(n_series, n_days)
+        return cls(np.full(n_series, -1, np.int32), data, 0, buf)
 
     def ensure(self, series: np.ndarray) -> np.ndarray:
-        """Row of each series, allocating rows for series new to this stream."""
+        """Row of each series, assigning rows to series new to this stream."""
         rows = self.rows[series]
         missing = np.unique(series[rows < 0])
         if missing.size:
             need = self.used + missing.size
-            if need > self.data.shape[0]:
-                cap = max(need, int(self.data.shape[0] * 1.5) + 1024)
-                grown = np.zeros((cap, self.data.shape[1]), np.float32)
-                grown[: self.used] = self.data[: self.used]
-                self.data = grown
             self.rows[missing] = np.arange(self.used, need, dtype=np.int32)
             self.used = need
             rows = self.rows[series]
         return rows
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes in use (the rows assigned so far)."""
+        return self.used * self.data.shape[1] * 4
 
 
 @dataclass
@@ -280,15 +306,8 @@ class History:
         self.n_weeks = self.inbound.shape[1]
 
     @classmethod
-    def empty(
-        cls,
-        n_series: int,
-        today: int,
-        n_days: int = 365,
-        capacity: Mapping[str, int] | None = None,
-    ) -> History:
-        capacity = capacity or {}
-        streams = {s: StreamCube.empty(n_series, n_days, capacity.get(s, 0)) for s in STREAMS}
+    def empty(cls, n_series: int, today: int, n_days: int = 365) -> History:
+        streams = {s: StreamCube.empty(n_series, n_days) for s in STREAMS}
         n_weeks = n_days // 7 + 2
         return cls(
             n_series,
@@ -395,7 +414,8 @@ class History:
 
     @property
     def nbytes(self) -> int:
-        return self.inbound.nbytes + sum(c.data.nbytes for c in self.streams.values())
+        """Bytes in use: weekly inbound plus the assigned stream rows."""
+        return self.inbound.nbytes + sum(c.nbytes for c in self.streams.values())
 
 
 @dataclass
@@ -425,7 +445,9 @@ def summarise(
     dm = np.empty((n, 7), np.float32)
     dv = np.empty((n, 7), np.float32)
     nd = history.n_days
-    _summary_kernel(
+    run_ranges(
+        _summary_kernel,
+        n,
         *history.arrays(),
         history.transfer_out_weight,
         history.c0,

@@ -2,11 +2,11 @@
 
 Definitions (values at unit cost, so different SKUs add up):
 
-* turnover = COGS / average inventory value (Nahmias & Olsen 2015, ch. 1; SPP ch. 2), COGS =
-  units sold (sale + pick) × unit cost, average inventory = (opening + closing) / 2 with
-  opening = closing − inbound + outbound over the period (adjustments, counts and scrap are not
-  in the demand history, so the opening value is an approximation); `turnover_annual` scales
-  it to a year.
+* turnover = COGS / average inventory value (Silver, Pyke & Thomas 2017, ch. 1, measures of
+  effectiveness), COGS = units sold (sale + pick) × unit cost, average inventory = (opening +
+  closing) / 2 with opening = closing − inbound + outbound over the period (adjustments, counts
+  and scrap are not in the demand history, so the opening value is an approximation);
+  `turnover_annual` scales it to a year.
 * days of cover = inventory value / forecast demand value per day.
 * sell-through = units sold / (opening units + units received).
 * stockout rate = share of series with demand (forecast > 0) whose available stock is ≤ 0,
@@ -58,38 +58,50 @@ def turnover(cogs, avg_inventory_value):
     return _ratio(np.asarray(cogs, np.float64), np.asarray(avg_inventory_value, np.float64))
 
 
-def _table(group, names, n_groups, gid, period_days, d) -> KpiTable:
-    def s(w):
-        return np.bincount(gid, weights=w, minlength=n_groups)
-
+def _per_series(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The additive per-series quantities every grouping sums (computed once)."""
     cost = d["unit_cost"]
-    end_units = d["on_hand"]
-    begin_units = np.maximum(end_units - d["inbound"] + d["outbound"], 0.0)
-    cogs = s(d["sold"] * cost)
-    end_v = s(end_units * cost)
-    begin_v = s(begin_units * cost)
-    avg_v = (begin_v + end_v) / 2.0
-    to = turnover(cogs, avg_v)
+    begin_units = np.maximum(d["on_hand"] - d["inbound"] + d["outbound"], 0.0)
     active = d["rate"] > 0
     band_v = d["band_qty"] * cost[:, None]
-    band_tot = band_v.sum(axis=1)
+    out = {
+        "cogs": d["sold"] * cost,
+        "end_v": d["on_hand"] * cost,
+        "begin_v": begin_units * cost,
+        "sold": d["sold"],
+        "rate_v": d["rate"] * cost,
+        "received_base": begin_units + d["inbound"],
+        "out_of_stock": (active & (d["available"] <= 0)).astype(np.float64),
+        "active": active.astype(np.float64),
+        "filled": d["filled"],
+        "requested": d["requested"],
+        "alerts_false": d["alerts_false"],
+        "alerts_closed": d["alerts_closed"],
+        "band_total": band_v.sum(axis=1),
+    }
+    for b in range(band_v.shape[1]):
+        out[f"band{b}"] = np.ascontiguousarray(band_v[:, b])
+    return out
+
+
+def _table(group, names, n_groups, gid, period_days, per: dict[str, np.ndarray]) -> KpiTable:
+    g = {k: np.bincount(gid, weights=v, minlength=n_groups) for k, v in per.items()}
+    avg_v = (g["begin_v"] + g["end_v"]) / 2.0
+    to = turnover(g["cogs"], avg_v)
     cols = {
-        "inventory_value": end_v,
-        "cogs": cogs,
-        "units_sold": s(d["sold"]),
+        "inventory_value": g["end_v"],
+        "cogs": g["cogs"],
+        "units_sold": g["sold"],
         "turnover": to,
         "turnover_annual": to * 365.0 / period_days,
-        "days_of_cover": _ratio(end_v, s(d["rate"] * cost)),
-        "sell_through": _ratio(s(d["sold"]), s(begin_units + d["inbound"])),
-        "stockout_rate": _ratio(
-            s((active & (d["available"] <= 0)).astype(np.float64)), s(active.astype(np.float64))
-        ),
-        "fill_rate": _ratio(s(d["filled"]), s(d["requested"])),
-        "false_alarm_rate": _ratio(s(d["alerts_false"]), s(d["alerts_closed"])),
+        "days_of_cover": _ratio(g["end_v"], g["rate_v"]),
+        "sell_through": _ratio(g["sold"], g["received_base"]),
+        "stockout_rate": _ratio(g["out_of_stock"], g["active"]),
+        "fill_rate": _ratio(g["filled"], g["requested"]),
+        "false_alarm_rate": _ratio(g["alerts_false"], g["alerts_closed"]),
     }
-    tot = s(band_tot)
     for b, label in enumerate(BAND_LABELS):
-        cols[f"age_{label}"] = _ratio(s(band_v[:, b]), tot)
+        cols[f"age_{label}"] = _ratio(g[f"band{b}"], g["band_total"])
     return KpiTable(group, list(names), period_days, cols)
 
 
@@ -134,11 +146,13 @@ def compute_kpis(
         "requested": f(requested),
         "filled": f(filled),
     }
+    per = _per_series(d)
     series = np.arange(n)
     site = series % n_sites
     cat = np.asarray(sku_category, np.int64)[series // n_sites]
+    n_cat = len(category_names)
     return {
-        "site": _table("site", site_names, n_sites, site, period_days, d),
-        "category": _table("category", category_names, len(category_names), cat, period_days, d),
-        "total": _table("total", ["all"], 1, np.zeros(n, np.int64), period_days, d),
+        "site": _table("site", site_names, n_sites, site, period_days, per),
+        "category": _table("category", category_names, n_cat, cat, period_days, per),
+        "total": _table("total", ["all"], 1, np.zeros(n, np.int64), period_days, per),
     }

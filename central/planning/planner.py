@@ -19,7 +19,7 @@ from .config import PlanningConfig, category_arrays
 from .forecast import ForecastResult, forecast_history
 from .history import History, HistorySummary, day_date, inbound_over, stock_ages, summarise, weekday
 from .kpis import KpiTable, compute_kpis
-from .policy import PolicyResult, compute_policy
+from .policy import PolicyResult, compute_policy, z_value
 from .proposals import Proposals, inventory_position, propose
 from .slow_movers import SlowMovers, find_slow_movers
 from .transfers import Lanes, TransferSuggestions, freeze_masks, suggest_transfers
@@ -149,7 +149,7 @@ def plan(
         lead_days=lead,
         lead_sd=lead_sd,
         review_days=review,
-        service_level=_series_param(ca.service_level, cat),
+        z=_series_param(z_value(ca.service_level), cat),
         ss_method=_series_param(ca.ss_method, cat),
         cover_days=_series_param(ca.cover_days, cat),
         order_cost=_series_param(ca.order_cost, cat),

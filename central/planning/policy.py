@@ -3,11 +3,13 @@
 Each formula lives here once, vectorised over series (numpy broadcasting; the order-quantity
 rule is a small Numba kernel). Units: quantities in stock units, time in days, demand per day,
 costs per unit. The protection interval of a daily-reviewed item is L + R (lead time plus review
-period), which is what a safety stock has to cover (Silver, Pyke & Peterson 2017, ch. 7).
+period), which is what a safety stock has to cover (Silver, Pyke & Thomas 2017, ch. 6).
 
 References
-    SPP  — Silver, Pyke & Peterson, *Inventory and Production Management in Supply Chains*,
-           4th ed., CRC Press 2017.
+    SPP  — Silver, Pyke & Thomas, *Inventory and Production Management in Supply Chains*,
+           4th ed., CRC Press 2017 (successor of Silver, Pyke & Peterson 1998); ch. 4 "Order
+           Quantities When Demand Is Approximately Level", ch. 6 "Individual Items with
+           Probabilistic Demand".
     S&S  — Snyder & Shen, *Fundamentals of Supply Chain Theory*, 2nd ed., Wiley 2019.
     Nah  — Nahmias & Olsen, *Production and Operations Analysis*, 7th ed., Waveland 2015.
 """
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # policy kinds (index into config.POLICY_KINDS)
 ROP_EOQ, ORDER_UP_TO, MIN_MAX = 0, 1, 2
@@ -27,23 +29,22 @@ SS_SERVICE, SS_COVER, SS_SEASONAL = 0, 1, 2
 
 
 def z_value(service_level: float | np.ndarray) -> float | np.ndarray:
-    """Safety factor k = Φ⁻¹(P₁) for a cycle service level P₁ (SPP ch. 7; Nah ch. 5)."""
+    """Safety factor k = Φ⁻¹(P₁) for a cycle service level P₁ (SPP ch. 6; Nah ch. 5)."""
     inv = NormalDist().inv_cdf
     if np.isscalar(service_level):
         return inv(float(service_level))
     levels = np.asarray(service_level, np.float64)
-    uniq = np.unique(levels)
-    table = {v: inv(float(v)) for v in uniq}
-    return np.vectorize(table.__getitem__, otypes=[np.float64])(levels)
+    uniq, where = np.unique(levels, return_inverse=True)
+    return np.array([inv(float(v)) for v in uniq])[where].reshape(levels.shape)
 
 
 def safety_stock_service(z, sigma, lead_days, review_days, demand_rate=0.0, sigma_lead=0.0):
     """SS = z · √((L + R)·σ² + d²·σ_L²); with a fixed lead time (σ_L = 0) SS = z·σ·√(L + R).
 
     σ is the standard deviation of one day's forecast error, assumed independent across days, so
-    the error over the protection interval L + R has σ·√(L + R) (SPP ch. 7, the (R, S) system;
+    the error over the protection interval L + R has σ·√(L + R) (SPP ch. 6, the (R, S) system;
     S&S ch. 4, base-stock level S = μ + zσ). The σ_L term adds lead-time variability with
-    daily demand rate d (SPP ch. 7, random lead times).
+    daily demand rate d (SPP ch. 6, random lead times).
     """
     lr = np.asarray(lead_days, np.float64) + np.asarray(review_days, np.float64)
     var = lr * np.square(sigma) + np.square(demand_rate) * np.square(sigma_lead)
@@ -53,18 +54,18 @@ def safety_stock_service(z, sigma, lead_days, review_days, demand_rate=0.0, sigm
 def safety_stock_cover(rate, cover_days):
     """SS = cover days × forecast demand per day — "keep 48 hours of consumption".
 
-    Time-supply safety stock (SPP ch. 7, safety stocks as equal time supplies): simple and
+    Time-supply safety stock (SPP ch. 6, safety stocks as equal time supplies): simple and
     explainable, used for fast lines where a service-level model's σ is less trusted than a
     fixed buffer.
     """
     return np.asarray(cover_days, np.float64) * np.maximum(np.asarray(rate, np.float64), 0.0)
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def _seasonal_var(dow_var, first_dow, days):
     n = dow_var.shape[0]
     out = np.empty(n)
-    for i in prange(n):
+    for i in range(n):
         d = days[i]
         full = int(np.floor(d))
         v = 0.0
@@ -80,7 +81,7 @@ def safety_stock_seasonal(z, dow_var, first_weekday, lead_days, review_days):
 
     Demand on each weekday has its own mean and variance (estimated over the last weeks); the
     demand over the protection interval is a sum of independent, non-identical days, so its
-    variance is the sum of the days' variances (SPP ch. 7; S&S ch. 4).
+    variance is the sum of the days' variances (SPP ch. 6; S&S ch. 4).
     A line that sells mostly at weekends gets the safety stock the coming weekend needs.
     `first_weekday` is the weekday (0 = Monday) of the first day of the interval (tomorrow).
     """
@@ -93,12 +94,12 @@ def safety_stock_seasonal(z, dow_var, first_weekday, lead_days, review_days):
 
 def reorder_point(lead_demand, safety_stock):
     """s = x̂_L + SS: forecast demand over the protection interval plus safety stock
-    (SPP ch. 7, order point of an (s, Q) or (R, s, Q) system; Nah ch. 5, R = μ_τ + zσ_τ)."""
+    (SPP ch. 6, order point of an (s, Q) or (R, s, Q) system; Nah ch. 5, R = μ_τ + zσ_τ)."""
     return np.asarray(lead_demand, np.float64) + np.asarray(safety_stock, np.float64)
 
 
 def eoq(annual_demand, order_cost, holding_cost):
-    """Economic order quantity Q* = √(2·A·D / (v·r)) (Harris 1913; SPP ch. 5; Nah ch. 4;
+    """Economic order quantity Q* = √(2·A·D / (v·r)) (Harris 1913; SPP ch. 4; Nah ch. 4;
     S&S ch. 3). `holding_cost` is v·r, per unit per year. 0 where there is no demand or
     holding cost (no basis for a lot size: order what the need is)."""
     D = np.asarray(annual_demand, np.float64)
@@ -109,12 +110,12 @@ def eoq(annual_demand, order_cost, holding_cost):
 
 
 def order_up_to_level(protection_demand, safety_stock):
-    """S = x̂_{R+L} + SS: the (R, S) order-up-to level (SPP ch. 7; S&S ch. 4 base stock)."""
+    """S = x̂_{R+L} + SS: the (R, S) order-up-to level (SPP ch. 6; S&S ch. 4 base stock)."""
     return np.asarray(protection_demand, np.float64) + np.asarray(safety_stock, np.float64)
 
 
 def min_max_levels(reorder_pt, lot):
-    """(s, S) with s = reorder point and S = s + Q (SPP ch. 7: the simple (s, S) heuristic
+    """(s, S) with s = reorder point and S = s + Q (SPP ch. 6: the simple (s, S) heuristic
     that sets S − s to the EOQ). Returns (min, max)."""
     s = np.asarray(reorder_pt, np.float64)
     return s, s + np.asarray(lot, np.float64)
@@ -128,20 +129,20 @@ def round_to_pack(qty, pack_size, moq):
     return np.ceil(np.round(q / pack, 9)) * pack
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def order_quantity(kind, position, rop, lot, up_to, min_level, max_level):
     """Raw order per series (before pack/MOQ rounding) for the series' policy kind.
 
     * rop_eoq — (s, nQ): at or below s order the smallest multiple of Q that lifts the
-      position above s (SPP ch. 7); Q falls back to the shortfall when there is no EOQ.
-    * order_up_to — (R, S): order S − position when the position is below S (SPP ch. 7).
-    * min_max — (s, S): at or below min order max − position (SPP ch. 7).
+      position above s (SPP ch. 6); Q falls back to the shortfall when there is no EOQ.
+    * order_up_to — (R, S): order S − position when the position is below S (SPP ch. 6).
+    * min_max — (s, S): at or below min order max − position (SPP ch. 6).
     `position` must be the inventory position (available + on order + in transit), so that
     what is already coming suppresses a new order.
     """
     n = position.shape[0]
     out = np.zeros(n)
-    for i in prange(n):
+    for i in range(n):
         ip = position[i]
         k = kind[i]
         if k == ROP_EOQ:
@@ -166,10 +167,10 @@ def update_lead_times(mean, var, supplier, observed, weight):
     """Fold observed PO lead times (days from order to receipt) into each supplier's estimate.
 
     Exponentially weighted mean and variance, receipt by receipt in the given order (oldest
-    first): m ← m + w(x − m), v ← (1 − w)(v + w(x − m_old)²) (SPP ch. 4 for the smoothing,
-    West 1979 for the incremental variance). The master-data lead time is the prior; a
-    supplier that is late for a few receipts moves its estimate by `weight` per receipt, so one
-    outlier does not. Returns new (mean, var) arrays.
+    first): m ← m + w(x − m), v ← (1 − w)(v + w(x − m_old)²) (SPP, forecasting chapter, for
+    the smoothing; West 1979 for the incremental variance). The master-data lead time is the
+    prior; a supplier that is late for a few receipts moves its estimate by `weight` per
+    receipt, so one outlier does not. Returns new (mean, var) arrays.
     """
     m = mean.copy()
     v = var.copy()
@@ -208,15 +209,15 @@ def compute_policy(
     lead_days: np.ndarray,
     lead_sd: np.ndarray | float,
     review_days: np.ndarray,
-    service_level: np.ndarray,
+    z: np.ndarray,
     ss_method: np.ndarray,
     cover_days: np.ndarray,
     order_cost: np.ndarray,
     holding_rate: np.ndarray,
     unit_cost: np.ndarray,
 ) -> PolicyResult:
-    """All policy figures for every series; each input is per series (or broadcastable)."""
-    z = z_value(service_level)
+    """All policy figures for every series; each input is per series (or broadcastable).
+    `z` is the safety factor, z_value(service level) (per category, then per series)."""
     ss_service = safety_stock_service(z, sigma, lead_days, review_days, rate, lead_sd)
     ss_cover = safety_stock_cover(rate, cover_days)
     ss = np.where(ss_method == SS_COVER, ss_cover, ss_service)

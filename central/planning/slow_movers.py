@@ -11,7 +11,8 @@ Clearance suggestion — a mark-down band by severity and a target channel:
 
 * band 0 "10-20%": fading but with under 180 days of cover;
 * band 1 "20-40%": idle, or 180+ days of cover;
-* band 2 "40-60%": idle 3 × `slow_days`, 365+ days of cover, or stock older than 180 days;
+* band 2 "40-60%": idle 3 × `slow_days`, 365+ days of cover, or stock older than 180 days
+  (cover counts only where the forecast is above 0; without one, idle days decide);
 * channel "transfer" when another site sells the SKU (the one with the highest demand gets
   it, `transfer_site`), otherwise by band: "in_store_promotion", "online", "outlet".
 """
@@ -112,8 +113,10 @@ def find_slow_movers(
     d_idle = idle_days[sel]
     sd = np.broadcast_to(np.asarray(slow_days, np.float64), on_hand.shape)[sel]
     band = np.zeros(sel.size, np.int8)
-    band[idle[sel] | (cover >= 180)] = 1
-    band[(d_idle >= 3 * sd) | (cover >= 365) | (age > 180)] = 2
+    # cover only counts where there is a forecast: no demand at all is judged by idle days
+    finite = np.isfinite(cover)
+    band[idle[sel] | (finite & (cover >= 180))] = 1
+    band[(d_idle >= 3 * sd) | (finite & (cover >= 365)) | (age > 180)] = 2
     # the site selling the most of this SKU, other than this one
     n_skus = rate.size // n_sites
     grid = rate.reshape(n_skus, n_sites)

@@ -81,13 +81,11 @@ def synthetic_network(
     }
     for name, series in groups.items():
         cube = hist.streams[name]
-        cube.data = np.empty((series.size, days), np.float32)
-        cube.rows[series] = np.arange(series.size, dtype=np.int32)
-        cube.used = series.size
+        cube.ensure(series)
         r = rate.copy()
         if name == "pick":
             r = r * 0.3
-        _fill(cube.data, series.astype(np.int64), n_sites, r, weekly, sku_cat, trend,
+        _fill(cube.data[: cube.used], series.astype(np.int64), n_sites, r, weekly, sku_cat, trend,
               birth, death, dow0, hist.c0, seed * 1_000_003 + len(name))  # fmt: skip
     # weekly receipts: about one delivery per week covering a week of demand
     _receipts(hist.inbound, rate, seed * 7_919)

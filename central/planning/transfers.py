@@ -109,6 +109,7 @@ def match_transfers(
     surplus = np.zeros(n_sites)
     need = np.zeros(n_sites)
     urgency = np.zeros(n_sites)
+    order = np.zeros(n_sites, np.int64)
     for k in range(n_skus):
         base = k * n_sites
         any_s = False
@@ -132,7 +133,17 @@ def match_transfers(
             continue
         cap_cost = max_cost_share * unit_cost[k]
         wait = day_cost_share * unit_cost[k]
-        order = np.argsort(urgency)
+        # most urgent first (insertion sort: a handful of sites, and np.argsort is slow to
+        # compile)
+        for j in range(n_sites):
+            order[j] = j
+        for j in range(1, n_sites):
+            x = order[j]
+            p = j - 1
+            while p >= 0 and urgency[order[p]] > urgency[x]:
+                order[p + 1] = order[p]
+                p -= 1
+            order[p + 1] = x
         for jj in range(n_sites):
             d = order[jj]
             if need[d] <= 0:
