@@ -12,7 +12,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tallyman sim",
         description="Run a digital-twin scenario: replications × strategies on common random "
-        "numbers, KPIs with 95%% confidence intervals.",
+        "numbers, KPIs with 95 percent confidence intervals.",
     )
     p.add_argument("scenario", help="scenario TOML file (see docs/simulator.md)")
     p.add_argument("--replications", "-n", type=int, help="replications (default: [run])")
@@ -48,7 +48,9 @@ def main(argv: list[str]) -> int:
         notes: list[str] = []
         if args.from_central:
             sc, notes = from_central(sc, args.from_central)
-        strategies = tuple(s.strip() for s in args.strategies.split(",")) if args.strategies else None
+        strategies = (
+            tuple(s.strip() for s in args.strategies.split(",")) if args.strategies else None
+        )
         for s in strategies or ():
             if s not in available():
                 raise ScenarioError(f"unknown strategy {s!r} (known: {', '.join(available())})")
@@ -66,8 +68,9 @@ def main(argv: list[str]) -> int:
         err.print(f"[red]tallyman sim:[/] {exc}")
         return 2
     res.notes += notes
+    out = Console(stderr=args.json == "-")  # keep stdout pure JSON with --json -
     if not args.quiet:
-        output.print_table(res, Console())
+        output.print_table(res, out)
     if args.json:
         text = json.dumps(output.to_json(res), indent=2)
         if args.json == "-":
@@ -79,5 +82,5 @@ def main(argv: list[str]) -> int:
 
         files = report.write(res, args.report)
         if not args.quiet:
-            Console().print(f"report: {', '.join(str(f) for f in files)}")
+            out.print(f"report: {', '.join(str(f) for f in files)}")
     return 0

@@ -9,7 +9,7 @@ day all DISRUPT events run before all RECEIVE events, and so on, whatever the cr
 Within one phase, events run in scheduling order; the twin schedules them deterministically.
 
 Phases (DESIGN.md's day: receive, review and order, demand, costs):
-  DISRUPT  outages start or end, Markov supply switches, surges begin or end
+  DISRUPT  outages start or end, Markov supply switches (surges are a schedule, kernel.py)
   RECEIVE  shipments due today are put on hand (fills backorders first)
   LATERAL  strategies move stock between sites (transshipment, rebalancing)
   REVIEW   demand-facing sites review and order

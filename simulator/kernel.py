@@ -58,9 +58,21 @@ def surge_factor(day, i, k, sg_start, sg_end, sg_factor, sg_site, sg_sku) -> flo
 
 @numba.njit(cache=True)
 def demand_block(
-    gen, day0, weekday0, faces, dist, mean, disp, weekly, sg_start, sg_end, sg_factor, sg_site,
-    sg_sku, out,
-):  # fmt: skip
+    gen,
+    day0,
+    weekday0,
+    faces,
+    dist,
+    mean,
+    disp,
+    weekly,
+    sg_start,
+    sg_end,
+    sg_factor,
+    sg_site,
+    sg_sku,
+    out,
+):
     """Demand of days day0 … day0+len(out)−1 into out[day − day0, site, sku]."""
     n_days, n_sites, n_skus = out.shape
     for b in range(n_days):
@@ -79,12 +91,15 @@ def demand_block(
 
 
 @numba.njit(cache=True)
-def serve_day(measure, day, demand, faces, lost, hold, p_back, p_lost, il, tot, so_days, first_so):
+def serve_day(
+    measure, day, demand, faces, lost, hold, p_back, p_lost, il, tot, so_days, first_so, first_from
+):
     """Serve one day's demand from stock and book its costs; returns total end-of-day on hand.
 
     `il` is the inventory level (on hand − backorders), updated in place. A pair is in stockout
     for the day when backorders are outstanding at its end or a sale was lost during it. Costs
-    and KPIs go to `tot`, `so_days` and `first_so` only when `measure` (past the warm-up).
+    and KPIs go to `tot`, `so_days` and `first_so` only when `measure` (past the warm-up);
+    `first_so` keeps the first stockout day on or after `first_from` (the first disruption).
     """
     n_sites, n_skus = il.shape
     on_hand_total = 0.0
@@ -108,7 +123,7 @@ def serve_day(measure, day, demand, faces, lost, hold, p_back, p_lost, il, tot, 
                     if level < 0 or lost_units > 0:
                         tot[T_STOCKOUT] += 1
                         so_days[i, k] += 1
-                        if first_so[i, k] < 0:
+                        if first_so[i, k] < 0 and day >= first_from:
                             first_so[i, k] = day
             on_end = level if level > 0 else 0
             on_hand_total += on_end
@@ -127,9 +142,21 @@ def serve_day(measure, day, demand, faces, lost, hold, p_back, p_lost, il, tot, 
 
 
 def demand_block_reference(
-    gen, day0, weekday0, faces, dist, mean, disp, weekly, sg_start, sg_end, sg_factor, sg_site,
-    sg_sku, out,
-):  # fmt: skip
+    gen,
+    day0,
+    weekday0,
+    faces,
+    dist,
+    mean,
+    disp,
+    weekly,
+    sg_start,
+    sg_end,
+    sg_factor,
+    sg_site,
+    sg_sku,
+    out,
+):
     for b in range(out.shape[0]):
         day = day0 + b
         for i in range(out.shape[1]):
@@ -154,7 +181,7 @@ def demand_block_reference(
 
 
 def serve_day_reference(
-    measure, day, demand, faces, lost, hold, p_back, p_lost, il, tot, so_days, first_so
+    measure, day, demand, faces, lost, hold, p_back, p_lost, il, tot, so_days, first_so, first_from
 ):
     total = 0.0
     for i in range(il.shape[0]):
@@ -174,7 +201,7 @@ def serve_day_reference(
                     if il[i, k] < 0 or short_lost > 0:
                         tot[T_STOCKOUT] += 1
                         so_days[i, k] += 1
-                        if first_so[i, k] < 0:
+                        if first_so[i, k] < 0 and day >= first_from:
                             first_so[i, k] = day
             on_end = max(int(il[i, k]), 0)
             total += on_end

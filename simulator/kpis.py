@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.kernel import T_BACK, T_DEMAND, T_FILLED, T_HOLD, T_LOST, T_LOSTC, T_ON_HAND
-from simulator.kernel import T_STOCKOUT
+from simulator.kernel import (
+    T_BACK,
+    T_DEMAND,
+    T_FILLED,
+    T_HOLD,
+    T_LOST,
+    T_LOSTC,
+    T_ON_HAND,
+    T_STOCKOUT,
+)
 
 #: The KPIs every result carries (DESIGN.md's list first), in display order.
 NAMES = (

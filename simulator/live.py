@@ -134,8 +134,12 @@ def daily_demand(
 ) -> tuple[dict[tuple[str, str], np.ndarray], int]:
     """Units per day per (site, sku) over the window. Sales count where a site has any; picks
     only at sites with no sales. The window starts at the first movement if history is short."""
-    parsed = [(_site(m["loc"]), m["sku"], abs(int(m["qty"])), _ts(m["ts"]), t) for t, ms in
-              (("sale", sales), ("pick", picks)) for m in ms if m.get("sku")]  # fmt: skip
+    parsed = [
+        (_site(m["loc"]), m["sku"], abs(int(m["qty"])), _ts(m["ts"]), t)
+        for t, ms in (("sale", sales), ("pick", picks))
+        for m in ms
+        if m.get("sku")
+    ]
     selling = {site for site, _, _, _, t in parsed if t == "sale"}
     used = [p for p in parsed if (p[4] == "sale") == (p[0] in selling)]
     start = since
@@ -209,8 +213,10 @@ def apply(sc: Scenario, snap: Snapshot) -> tuple[Scenario, list[str]]:
     for sid in added:
         sites.append(Site(id=sid, source=default_source, kind="store"))
     if added:
-        notes.append(f"{len(added)} site(s) only central knows were added, sourced from "
-                     f"{default_source}: {', '.join(added[:8])}{' …' if len(added) > 8 else ''}")  # fmt: skip
+        notes.append(
+            f"{len(added)} site(s) only central knows were added, sourced from "
+            f"{default_source}: {', '.join(added[:8])}{' …' if len(added) > 8 else ''}"
+        )
 
     by_sku = {k.id: k for k in sc.skus}
     dropped = [k for k in by_sku if k not in set(central_skus)]
@@ -232,8 +238,14 @@ def apply(sc: Scenario, snap: Snapshot) -> tuple[Scenario, list[str]]:
     run = replace(sc.run, warmup=0, start_weekday=snap.taken_at.weekday())
     if sc.run.warmup:
         notes.append(f"warm-up set to 0 (was {sc.run.warmup}): the run starts from today's stock")
-    draft = replace(sc, run=run, suppliers=tuple(suppliers), sites=tuple(sites), skus=tuple(skus),
-                    pair_demand=pair_demand)  # fmt: skip
+    draft = replace(
+        sc,
+        run=run,
+        suppliers=tuple(suppliers),
+        sites=tuple(sites),
+        skus=tuple(skus),
+        pair_demand=pair_demand,
+    )
     initial = _initial(draft, stock_rows)
     return replace(draft, initial=initial), notes
 
@@ -247,8 +259,11 @@ def _suppliers(sc: Scenario, snap: Snapshot, notes: list[str]):
         if mean is None:
             out.append(sup)
             continue
-        lt = LeadTime("poisson", mean) if sup.lead_time.kind == "poisson" else LeadTime(
-            "fixed", float(round(mean)))  # fmt: skip
+        lt = (
+            LeadTime("poisson", mean)
+            if sup.lead_time.kind == "poisson"
+            else LeadTime("fixed", float(round(mean)))
+        )
         out.append(replace(sup, lead_time=lt))
         notes.append(f"supplier {sup.id}: observed mean lead time {mean:.1f} days")
     return out

@@ -158,10 +158,7 @@ def compile_network(sc: Scenario) -> Net:
     lost = np.array([k.unmet == "lost" for k in sc.skus], bool)
 
     # Opening state.
-    il0 = np.zeros((n, m), np.int64)
-    for i in range(n):
-        for k in range(m):
-            il0[i, k] = policies.opening_level(kind[i, k], s_[i, k], S_[i, k], Q_[i, k])
+    il0 = policies.opening_level(kind, s_, S_, Q_).astype(np.int64)
     pipeline0: list[tuple[int, int, int, int]] = []
     if sc.initial is not None:
         for (site, sku), level in sc.initial.stock.items():
@@ -263,9 +260,7 @@ def _lanes(sc: Scenario, si: dict[str, int]):
             days, cost = sc.network.dc_days, sc.network.dc_cost
         if ex is not None:
             days, cost = ex.days, ex.cost
-        lane = LaneInfo(
-            src, dst, si[dst], days, cost, rel, late, ex.port if ex else None, lateral
-        )
+        lane = LaneInfo(src, dst, si[dst], days, cost, rel, late, ex.port if ex else None, lateral)
         index[(src, dst)] = len(lanes)
         lanes.append(lane)
         return index[(src, dst)]

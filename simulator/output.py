@@ -77,6 +77,7 @@ def to_json(res: Results) -> dict:
         },
         "ranking": ranking(res),
         "stockouts": {name: top_stockouts(res, s) for name, s in res.strategies.items()},
+        "first_day_from": res.first_from,
         "notes": res.notes,
     }
 
@@ -94,36 +95,33 @@ def fmt(est: Estimate, kpi: str, signed: bool = False) -> str:
 
 
 def print_table(res: Results, console: Console | None = None) -> None:
+    """KPIs down, strategies across (fits 80 columns for four strategies)."""
     console = console or Console()
     run = res.scenario.run
-    title = (
-        f"{run.name}: {res.replications} replications × {run.days - run.warmup} days "
-        f"(after {run.warmup} warm-up), seed {res.seed} — mean ± 95% CI half-width"
+    console.print(
+        f"[bold]{run.name}[/]: {res.replications} replications × {run.days - run.warmup} days "
+        f"(after {run.warmup} warm-up), seed {res.seed}; mean ± 95% CI half-width"
     )
-    table = Table(title=title, title_justify="left")
-    table.add_column("strategy", style="bold")
-    for k in NAMES:
-        table.add_column(LABELS[k], justify="right")
     best = ranking(res)[0]
-    for name, s in res.strategies.items():
+    table = Table(title_justify="left")
+    table.add_column("KPI")
+    for name in res.strategies:
         style = "green" if name == best and len(res.strategies) > 1 else None
-        table.add_row(name, *(fmt(s.kpis[k], k) for k in NAMES), style=style)
+        table.add_column(name, justify="right", header_style=style)
+    for k in NAMES:
+        table.add_row(LABELS[k], *(fmt(s.kpis[k], k) for s in res.strategies.values()))
     console.print(table)
     if res.paired:
         diff = Table(
-            title=f"difference from {res.baseline} on common random numbers (paired 95% CI)",
+            title=f"difference from {res.baseline}, paired on common random numbers (95% CI)",
             title_justify="left",
         )
-        diff.add_column("strategy", style="bold")
+        diff.add_column("KPI")
+        for name in res.paired:
+            diff.add_column(name, justify="right")
         for k in ("cost_per_day", "fill_rate", "cycle_service_level", "stockout_days"):
-            diff.add_column("Δ " + LABELS[k], justify="right")
-        for name, d in res.paired.items():
             diff.add_row(
-                name,
-                *(
-                    fmt(d[k], k, signed=True)
-                    for k in ("cost_per_day", "fill_rate", "cycle_service_level", "stockout_days")
-                ),
+                "Δ " + LABELS[k], *(fmt(d[k], k, signed=True) for d in res.paired.values())
             )
         console.print(diff)
     if len(res.strategies) > 1:

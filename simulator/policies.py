@@ -55,7 +55,7 @@ def order_up_to(ip: int, S: int) -> int:
 @numba.njit(cache=True)
 def order_s_S(ip: int, s: int, S: int) -> int:
     """(s, S): when IP has fallen to s or below, order up to S."""
-    return S - ip if ip <= s and S > ip else 0
+    return S - ip if ip <= s and ip < S else 0
 
 
 @numba.njit(cache=True)
@@ -155,11 +155,10 @@ def resolve(
     return MIN_MAX, level("min"), level("max"), 1, review
 
 
-def opening_level(code: int, s: int, S: int, Q: int) -> int:
-    """Where a pair starts when the scenario gives no opening stock: its policy's top level."""
-    if code == R_Q:
-        return s + Q
-    return S
+def opening_level(code, s, S, Q):
+    """Where pairs start when the scenario gives no opening stock: the policy's top level
+    (r + Q for (r, Q), S otherwise). Works on scalars and arrays."""
+    return np.where(np.asarray(code) == R_Q, np.asarray(s) + Q, S)
 
 
 # --- the review kernel ---------------------------------------------------------------------
@@ -195,7 +194,9 @@ def review_orders(t, rows, can_order, il, pipe, committed, pol, offset, K, measu
             if r > 1 and (t - offset[i]) % r != 0:
                 continue
             ip = il[i, k] + pipe[i, k] - committed[i, k]
-            q = order_quantity(pol[P_KIND, i, k], ip, pol[P_S, i, k], pol[P_BIG_S, i, k], pol[P_Q, i, k])
+            q = order_quantity(
+                pol[P_KIND, i, k], ip, pol[P_S, i, k], pol[P_BIG_S, i, k], pol[P_Q, i, k]
+            )
             if q > 0:
                 out[i, k] = q
                 pipe[i, k] += q
@@ -205,7 +206,9 @@ def review_orders(t, rows, can_order, il, pipe, committed, pol, offset, K, measu
     return cost
 
 
-def review_orders_reference(t, rows, can_order, il, pipe, committed, pol, offset, K, measure, out, units):
+def review_orders_reference(
+    t, rows, can_order, il, pipe, committed, pol, offset, K, measure, out, units
+):
     """Plain-Python twin of `review_orders`, written from the rules above, for tests."""
     rules = {
         ORDER_UP_TO: lambda ip, s_, S_, Q_: max(S_ - ip, 0),

@@ -23,11 +23,26 @@ if TYPE_CHECKING:
     from simulator.twin import Twin
 
 
-def daily(twin: Twin, phase: Phase, action) -> Generator:
-    """Run `action(day)` at `phase` of every day of the horizon."""
+def day_cycle(twin: Twin) -> Generator:
+    """The daily rhythm: sites review at REVIEW, DCs at DC, demand at DEMAND.
+
+    One process for the three: when nothing else is due today (`env.peek()` is tomorrow or
+    later), nothing can run between two phases — SimPy only runs queued events — so the next
+    phase follows without a round trip through the event queue. Otherwise the process waits for
+    the phase like everyone else, and the phase order decides.
+    """
+    env = twin.env
+    has_dcs = bool(twin.net.dcs)
     for day in range(twin.days):
-        yield at(twin.env, day, phase)
-        action(day)
+        yield at(env, day, Phase.REVIEW)
+        twin.review_stores(day)
+        if has_dcs:
+            if env.peek() <= day:
+                yield at(env, day, Phase.DC)
+            twin.review_dcs(day)
+        if env.peek() <= day:
+            yield at(env, day, Phase.DEMAND)
+        twin.demand(day)
 
 
 class Carrier:

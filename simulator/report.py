@@ -52,7 +52,7 @@ def plot_on_hand(res: Results, path: Path) -> Path:
     for j, (a, b, what) in enumerate(_windows(res)):
         ax.axvspan(a, b, color="tab:red", alpha=0.12, label=f"{what} down" if j == 0 else None)
     ax.set_xlabel("day")
-    ax.set_ylabel("units on hand, whole network (mean over replications)")
+    ax.set_ylabel("units on hand, network (mean of replications)")
     ax.set_title(f"{res.scenario.run.name}: on hand over time")
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
@@ -81,29 +81,28 @@ def plot_fill_rate(res: Results, path: Path) -> Path:
 
 
 def plot_stockout_heatmap(res: Results, path: Path) -> Path:
+    """Share of days out of stock per SKU (rows) × demand-facing site (columns)."""
     names = list(res.strategies)
-    n_sites, n_skus = len(res.site_ids), len(res.sku_ids)
+    cols = [i for i, f in enumerate(res.faces) if f]
+    sites = [res.site_ids[i] for i in cols]
+    n_skus = len(res.sku_ids)
+    width = max(3.5, 0.16 * len(cols) + 1.5)
     fig, axes = plt.subplots(
-        1, len(names), figsize=(max(4, 0.25 * n_sites + 2) * len(names), 6), squeeze=False
+        1, len(names), figsize=(width * len(names) + 1.2, 6), squeeze=False, layout="constrained"
     )
-    vmax = max(float(res.strategies[n].stockout_share.max()) for n in names) or 1.0
+    shares = {n: res.strategies[n].stockout_share[cols].T for n in names}
+    vmax = max(float(x.max()) for x in shares.values()) or 1.0
     for ax, name in zip(axes[0], names, strict=True):
-        im = ax.imshow(
-            res.strategies[name].stockout_share.T,
-            aspect="auto",
-            interpolation="nearest",
-            cmap="magma_r",
-            vmin=0,
-            vmax=vmax,
-        )
+        im = ax.imshow(shares[name], aspect="auto", interpolation="nearest", cmap="magma_r",
+                       vmin=0, vmax=vmax)  # fmt: skip
         ax.set_title(name)
         ax.set_xlabel("site")
-        if n_sites <= 30:
-            ax.set_xticks(range(n_sites), res.site_ids, rotation=90, fontsize=6)
+        if len(sites) <= 30:
+            ax.set_xticks(range(len(sites)), sites, rotation=90, fontsize=6)
         if n_skus <= 40:
             ax.set_yticks(range(n_skus), res.sku_ids, fontsize=6)
         ax.set_ylabel("SKU")
-    fig.colorbar(im, ax=axes[0].tolist(), label="share of days out of stock")
+    fig.colorbar(im, ax=axes[0].tolist(), label="share of days out of stock", shrink=0.8)
     fig.suptitle("stockouts by SKU × site")
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -145,7 +144,7 @@ def write_summary(res: Results, path: Path, images: list[Path]) -> Path:
             "",
             f"Pairs most likely to run out under `{worst.name}`:",
             "",
-            "| SKU | site | P(stockout) | days out | first day (mean) |",
+            f"| SKU | site | P(stockout) | days out | first day from {res.first_from} (mean) |",
             "|---|---|---|---|---|",
         ]
         measured = run.days - run.warmup

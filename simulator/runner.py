@@ -18,7 +18,7 @@ from simulator import kpis as kpi_defs
 from simulator.model import Scenario
 from simulator.network import Net, compile_network
 from simulator.stats import Estimate, mean_ci, paired_ci
-from simulator.twin import RepResult, run_replication
+from simulator.twin import RepResult, first_stockout_from, run_replication
 
 
 @dataclass
@@ -29,7 +29,7 @@ class StrategySummary:
     on_hand: np.ndarray  # mean total on hand per day
     stockout_share: np.ndarray  # [site, sku]: mean share of measured days in stockout
     stockout_prob: np.ndarray  # [site, sku]: share of replications with any stockout
-    first_day: np.ndarray  # [site, sku]: mean first stockout day where one happened, else NaN
+    first_day: np.ndarray  # [site, sku]: mean first stockout day (from first_from), else NaN
 
 
 @dataclass
@@ -37,6 +37,7 @@ class Results:
     scenario: Scenario
     site_ids: list[str]
     sku_ids: list[str]
+    faces: list[bool]  # per site: serves customer demand (DCs do not)
     replications: int
     seed: int
     strategies: dict[str, StrategySummary]
@@ -44,6 +45,7 @@ class Results:
     paired: dict[str, dict[str, Estimate]]  # strategy -> KPI -> (strategy − baseline)
     elapsed: float
     workers: int
+    first_from: int  # "first stockout day" counts from this day (see twin.first_stockout_from)
     notes: list[str] = field(default_factory=list)
 
 
@@ -170,6 +172,7 @@ def run(
         scenario=scenario,
         site_ids=net.site_ids,
         sku_ids=net.sku_ids,
+        faces=[bool(x) for x in net.faces],
         replications=n,
         seed=run_cfg.seed,
         strategies=summaries,
@@ -177,6 +180,7 @@ def run(
         paired=paired,
         elapsed=time.perf_counter() - t0,
         workers=workers,
+        first_from=first_stockout_from(scenario),
     )
 
 

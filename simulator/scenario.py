@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import math
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,6 @@ def load(path: str | Path) -> Scenario:
 
 
 def _renamed(s: Scenario, name: str) -> Scenario:
-    from dataclasses import replace
-
     return replace(s, run=replace(s.run, name=name))
 
 
@@ -238,7 +237,7 @@ def _live(t: dict) -> dict:
     if "policy" in t:
         out["policy"] = policy(t["policy"], w)
     if t.get("unmet", "backorder") not in ("backorder", "lost"):
-        raise ScenarioError(f"{w}: `unmet` must be \"backorder\" or \"lost\"")
+        raise ScenarioError(f'{w}: `unmet` must be "backorder" or "lost"')
     return out
 
 
@@ -251,7 +250,9 @@ def lead_time(value: Any, where: str, key: str = "lead_time") -> LeadTime:
         raise ScenarioError(f"{where}: `{key}` must be a number of days or a table")
     dist = value.get("dist", "fixed")
     if dist == "fixed":
-        return LeadTime("fixed", float(_num(value.get("days", value.get("mean", 0)), where, key, 0)))
+        return LeadTime(
+            "fixed", float(_num(value.get("days", value.get("mean", 0)), where, key, 0))
+        )
     if dist == "poisson":
         return LeadTime("poisson", _num(_need(value, "mean", where), where, f"{key}.mean", 0))
     if dist == "uniform":
@@ -263,7 +264,9 @@ def lead_time(value: Any, where: str, key: str = "lead_time") -> LeadTime:
         probs = tuple(float(p) for p in value.get("probs", [1.0 / max(len(vals), 1)] * len(vals)))
         if not vals or len(vals) != len(probs) or abs(sum(probs) - 1) > 1e-6:
             raise ScenarioError(f"{where}: `{key}` choice needs values and probs summing to 1")
-        return LeadTime("choice", sum(v * p for v, p in zip(vals, probs, strict=True)), 0, 0, vals, probs)
+        return LeadTime(
+            "choice", sum(v * p for v, p in zip(vals, probs, strict=True)), 0, 0, vals, probs
+        )
     raise ScenarioError(f"{where}: `{key}.dist` must be fixed, poisson, uniform or choice")
 
 
@@ -303,7 +306,7 @@ def _site(r: dict, i: int) -> Site:
 
 def _demand(t: Any, w: str, promotions: Any) -> Demand:
     if not isinstance(t, dict):
-        raise ScenarioError(f"{w}: `demand` must be a table like {{dist = \"poisson\", mean = 6}}")
+        raise ScenarioError(f'{w}: `demand` must be a table like {{dist = "poisson", mean = 6}}')
     dist = t.get("dist", "poisson")
     if dist not in DEMAND_DISTS:
         raise ScenarioError(f"{w}: `demand.dist` must be one of {', '.join(DEMAND_DISTS)}")
@@ -311,12 +314,11 @@ def _demand(t: Any, w: str, promotions: Any) -> Demand:
     sd = _num(t["sd"], w, "demand.sd", 0) if "sd" in t else None
     if dist == "normal" and sd is None:
         raise ScenarioError(f"{w}: normal demand needs `sd`")
-    if dist == "negbin":
-        if sd is None or sd * sd <= mean:
-            raise ScenarioError(
-                f"{w}: negbin demand needs `sd` with sd² > mean (overdispersed); "
-                "use poisson when variance ≈ mean"
-            )
+    if dist == "negbin" and (sd is None or sd * sd <= mean):
+        raise ScenarioError(
+            f"{w}: negbin demand needs `sd` with sd² > mean (overdispersed); "
+            "use poisson when variance ≈ mean"
+        )
     weekly = t.get("weekly", [1.0] * 7)
     if not isinstance(weekly, list) or len(weekly) != 7:
         raise ScenarioError(f"{w}: `demand.weekly` must list 7 multipliers, Monday first")
@@ -353,10 +355,8 @@ def _sku(r: dict, i: int) -> Sku:
     w = _where(r, "sku", i)
     unmet = r.get("unmet", "backorder")
     if unmet not in ("backorder", "lost"):
-        raise ScenarioError(f"{w}: `unmet` must be \"backorder\" or \"lost\"")
-    opt = {
-        k: _num(r[k], w, k, 0) for k in ("holding", "backorder", "lost_sale", "order") if k in r
-    }
+        raise ScenarioError(f'{w}: `unmet` must be "backorder" or "lost"')
+    opt = {k: _num(r[k], w, k, 0) for k in ("holding", "backorder", "lost_sale", "order") if k in r}
     return Sku(
         id=str(_need(r, "id", w)),
         demand=_demand(_need(r, "demand", w), w, r.get("promotions")),
@@ -373,7 +373,7 @@ def _lane_key(value: Any, w: str) -> tuple[str, str]:
         return a, b
     if isinstance(value, list) and len(value) == 2:
         return str(value[0]), str(value[1])
-    raise ScenarioError(f"{w}: a lane is written \"FROM->TO\" or [\"FROM\", \"TO\"]")
+    raise ScenarioError(f'{w}: a lane is written "FROM->TO" or ["FROM", "TO"]')
 
 
 def _lane(r: dict, i: int) -> Lane:
@@ -481,13 +481,21 @@ def validate(s: Scenario) -> None:
         for site in d.sites:
             if site not in site_set:
                 raise ScenarioError(f"{w}: unknown site {site!r}")
-    from simulator.strategies import available
+    from simulator import strategies
 
     for name in s.run.strategies:
-        if name not in available():
+        if name not in strategies.available():
             raise ScenarioError(
-                f"[run] strategies: unknown strategy {name!r} (known: {', '.join(available())})"
+                f"[run] strategies: unknown strategy {name!r} "
+                f"(known: {', '.join(strategies.available())})"
             )
+    for name, table in s.strategy_params.items():
+        if name not in strategies.available():
+            raise ScenarioError(f"[strategy.{name}]: no such strategy")
+        try:
+            strategies.params(name, table)
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from exc
 
 
 def _dups(ids: list[str]) -> set[str]:

@@ -31,7 +31,7 @@ class Estimate:
 
     def as_json(self) -> dict:
         def num(x: float) -> float | None:
-            return None if math.isnan(x) else float(x)
+            return float(x) if math.isfinite(x) else None  # JSON has no NaN or Infinity
 
         return {"mean": num(self.mean), "ci95": [num(self.lo), num(self.hi)]}
 

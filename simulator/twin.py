@@ -17,10 +17,27 @@ import simpy
 
 from simulator import distributions, kpis, processes, rng, strategies
 from simulator.allocation import allocate
-from simulator.events import Phase
 from simulator.kernel import block_days, demand_block, new_totals, serve_day
 from simulator.network import Net
 from simulator.policies import review_orders
+
+
+@dataclass(frozen=True)
+class Tier:
+    """Sites reviewed together in one kernel call, split by where their orders go."""
+
+    rows: np.ndarray  # int64 site indices
+    from_supplier: list[int]  # order from a supplier, on the lane `choose_lane` picks each day
+    from_dc: list[int]  # order onto their DC's books (always allowed; the DC ships later)
+
+
+def _tier(net: Net, rows) -> Tier:
+    rows = np.asarray(rows, np.int64)
+    return Tier(
+        rows=rows,
+        from_supplier=[int(i) for i in rows if net.src_site[i] < 0],
+        from_dc=[int(i) for i in rows if net.src_site[i] >= 0],
+    )
 
 
 @dataclass
@@ -32,7 +49,7 @@ class RepResult:
     kpis: dict[str, float]
     on_hand: np.ndarray  # float64[days]: total end-of-day on hand
     so_days: np.ndarray  # int32[n_sites, n_skus]: measured stockout days
-    first_so: np.ndarray  # int32[n_sites, n_skus]: first measured stockout day, -1 none
+    first_so: np.ndarray  # int32[n_sites, n_skus]: first stockout from `first_from`, -1 none
 
 
 class Twin:
@@ -56,29 +73,26 @@ class Twin:
         self.can_order = np.zeros(n, bool)
         self.route = np.full(n, -1, np.int64)
         self.units = np.zeros(n, np.int64)
-        self._dc_rows = {dc: np.array([dc], np.int64) for dc in net.dcs}
-        # Which rows of each review tier order from a supplier (routing decided daily) and which
-        # from a DC (always allowed, on their one lane).
-        from_dc = net.src_site >= 0
+        from_dc = net.src_site >= 0  # these always order, on their one lane
         self.can_order[from_dc] = True
         self.route[from_dc] = net.primary_lane[from_dc]
-        self._store_from_supplier = [int(i) for i in net.stores if not from_dc[i]]
-        self._dc_from_supplier = {dc: [] if from_dc[dc] else [dc] for dc in net.dcs}
-        self._dc_sourced = {
-            id(net.stores): [int(i) for i in net.stores if from_dc[i]],
-            **{id(r): [dc] if from_dc[dc] else [] for dc, r in self._dc_rows.items()},
-        }
+        self._store_tier = _tier(net, net.stores)
+        self._dc_tiers = {dc: _tier(net, [dc]) for dc in net.dcs}
 
         self.tot = new_totals()
         self.so_days = np.zeros((n, m), np.int32)
         self.first_so = np.full((n, m), -1, np.int32)
+        self.first_from = first_stockout_from(sc)
         self.on_hand = np.zeros(self.days)
         self.extra = {"order": 0.0, "purchase": 0.0, "transport": 0.0, "lateral_units": 0.0}
 
         self.supplier_down = np.zeros(len(net.supplier_ids), np.int64)
         self.lane_closed = np.zeros(len(net.lanes), np.int64)
         self.lane_supplier = np.array(
-            [net.supplier_ids.index(ln.src) if ln.src in net.supplier_ids else -1 for ln in net.lanes],
+            [
+                net.supplier_ids.index(ln.src) if ln.src in net.supplier_ids else -1
+                for ln in net.lanes
+            ],
             np.int64,
         )
         self._all_open: np.ndarray | None = None
@@ -86,6 +100,11 @@ class Twin:
         self._carriers: dict[int, processes.Carrier] = {}
         self._fixed_days = [distributions.fixed_days(ln.days) for ln in net.lanes]
         self._ship_buf = {dc: np.zeros((len(k), m), np.int64) for dc, k in net.children.items()}
+
+        # Demand comes in blocks of days from the replication's own stream (see kernel.py).
+        self.demand_gen = rng.stream(self.seed, self.rep, rng.DEMAND)
+        self._block = np.zeros((0, n, m), np.int64)
+        self._block_start = 0
 
         #: Hook: the lane site i orders on today, or -1 to order nothing. Strategies may wrap it.
         self.choose_lane: Callable[[Twin, int], int] = default_choose_lane
@@ -108,10 +127,7 @@ class Twin:
 
     def _start(self) -> None:
         env, net = self.env, self.net
-        env.process(processes.daily(self, Phase.REVIEW, self.review_stores))
-        if net.dcs:
-            env.process(processes.daily(self, Phase.DC, self.review_dcs))
-        env.process(processes.daily(self, Phase.DEMAND, self.demand))
+        env.process(processes.day_cycle(self))
         for j, d in enumerate(net.scenario.disruptions):
             if d.kind == "surge":
                 continue
@@ -158,12 +174,6 @@ class Twin:
     def receive(self, site: int, qty: np.ndarray, lateral: bool) -> None:
         receive_into(self.il, self.pipe, self.lat_in, site, qty, lateral)
 
-    def lead_time(self, lane: int, day: int) -> int:
-        drawn = self._lead.get(lane)
-        if drawn is None:
-            return self._fixed_days[lane]
-        return int(drawn[min(day, self.days - 1)])
-
     def dispatch(
         self, lane: int, qty: np.ndarray, day: int, lateral: bool = False, units: int = -1
     ) -> None:
@@ -202,34 +212,57 @@ class Twin:
         return True
 
     def transfer_list(self, day: int, src, dst, sku, qty, count: int) -> None:
-        """Apply a kernel's transfer list, one shipment per (src, dst)."""
-        groups: dict[tuple[int, int], np.ndarray] = {}
-        for j in range(count):
-            vec = groups.setdefault((int(src[j]), int(dst[j])), np.zeros(self.net.n_skus, np.int64))
-            vec[sku[j]] += qty[j]
-        for (a, b), vec in groups.items():
-            self.transfer(day, a, b, vec)
+        """Apply a strategy kernel's transfer rows (src, dst, sku, qty): stock leaves the
+        donors now, and each (src, dst) pair becomes one shipment on its lane. Rows on closed
+        or missing lanes are dropped (the kernels are given `lateral_open` and plan none)."""
+        src, dst, sku, qty = (np.asarray(a[:count], np.int64) for a in (src, dst, sku, qty))
+        ok = self.lateral_open()[src, dst]
+        if not ok.all():
+            src, dst, sku, qty = src[ok], dst[ok], sku[ok], qty[ok]
+        np.subtract.at(self.il, (src, sku), qty)
+        np.add.at(self.pipe, (dst, sku), qty)
+        np.add.at(self.lat_in, (dst, sku), qty)
+        key = src * self.net.n_sites + dst
+        order = np.argsort(key, kind="stable")
+        bounds = np.flatnonzero(np.diff(key[order])) + 1
+        for rows in np.split(order, bounds):
+            if rows.size == 0:
+                continue
+            vec = np.zeros(self.net.n_skus, np.int64)
+            np.add.at(vec, sku[rows], qty[rows])
+            lane = int(self.net.lateral_lane[src[rows[0]], dst[rows[0]]])
+            self.dispatch(lane, vec, day, lateral=True, units=int(qty[rows].sum()))
 
     # --- the day's operations ----------------------------------------------------------------
 
-    def _place_orders(self, day: int, rows: np.ndarray, from_supplier: list[int]) -> None:
-        """Review `rows` and send their orders: to a supplier on the lane `choose_lane` picks,
-        or onto the DC's books (sites sourced from a DC always order; the DC ships later)."""
+    def _place_orders(self, day: int, tier: Tier) -> None:
+        """Review a tier and send its orders: to a supplier on the lane `choose_lane` picks, or
+        onto the DC's books."""
         net = self.net
-        for i in from_supplier:
+        for i in tier.from_supplier:
             lane = self.choose_lane(self, i)
             self.route[i] = lane
             self.can_order[i] = lane >= 0
         measure = day >= self.warmup
         self.extra["order"] += review_orders(
-            day, rows, self.can_order, self.il, self.pipe, self.committed, net.pol, net.offset,
-            net.K, measure, self.orders, self.units,
-        )  # fmt: skip
+            day,
+            tier.rows,
+            self.can_order,
+            self.il,
+            self.pipe,
+            self.committed,
+            net.pol,
+            net.offset,
+            net.K,
+            measure,
+            self.orders,
+            self.units,
+        )
         units = self.units
-        for i in self._dc_sourced.get(id(rows), ()):
+        for i in tier.from_dc:
             if units[i]:
                 self.owed[i] += self.orders[i]
-        for i in from_supplier:
+        for i in tier.from_supplier:
             if units[i]:
                 lane = int(self.route[i])
                 if measure:
@@ -238,7 +271,7 @@ class Twin:
                 self.dispatch(lane, self.orders[i].copy(), day, units=int(units[i]))
 
     def review_stores(self, day: int) -> None:
-        self._place_orders(day, self.net.stores, self._store_from_supplier)
+        self._place_orders(day, self._store_tier)
 
     def review_dcs(self, day: int) -> None:
         net = self.net
@@ -252,7 +285,7 @@ class Twin:
                 if ship[j].any():
                     self.dispatch(int(lanes[j]), ship[j].copy(), day)
             self.committed[dc] = self.owed[kids].sum(axis=0)
-            self._place_orders(day, self._dc_rows[dc], self._dc_from_supplier[dc])
+            self._place_orders(day, self._dc_tiers[dc])
 
     def demand(self, day: int) -> None:
         net = self.net
@@ -261,8 +294,8 @@ class Twin:
             self._draw_block(day)
             b = 0
         self.on_hand[day] = serve_day(
-            self.measuring(day), day, self._block[b], net.faces, net.lost, net.hold, net.p_back,
-            net.p_lost, self.il, self.tot, self.so_days, self.first_so,
+            day >= self.warmup, day, self._block[b], net.faces, net.lost, net.hold, net.p_back,
+            net.p_lost, self.il, self.tot, self.so_days, self.first_so, self.first_from,
         )  # fmt: skip
 
     def _draw_block(self, day: int) -> None:
@@ -271,17 +304,26 @@ class Twin:
         if self._block.shape[0] != size:
             self._block = np.zeros((size, net.n_sites, net.n_skus), np.int64)
         demand_block(
-            self.demand_gen, day, net.scenario.run.start_weekday, net.faces, net.dist, net.mean,
-            net.disp, net.weekly, sg.start, sg.end, sg.factor, sg.site, sg.sku, self._block,
-        )  # fmt: skip
+            self.demand_gen,
+            day,
+            net.scenario.run.start_weekday,
+            net.faces,
+            net.dist,
+            net.mean,
+            net.disp,
+            net.weekly,
+            sg.start,
+            sg.end,
+            sg.factor,
+            sg.site,
+            sg.sku,
+            self._block,
+        )
         self._block_start = day
 
     # --- run ---------------------------------------------------------------------------------
 
     def run(self) -> RepResult:
-        self.demand_gen = rng.stream(self.seed, self.rep, rng.DEMAND)
-        self._block = np.zeros((0, self.net.n_sites, self.net.n_skus), np.int64)
-        self._block_start = 0
         self._start()
         self.env.run(until=self.days)
         measured = self.days - self.warmup
@@ -305,6 +347,13 @@ def receive_into(il, pipe, lat_in, site, qty, lateral):
             pipe[site, k] -= qty[k]
             if lateral:
                 lat_in[site, k] -= qty[k]
+
+
+def first_stockout_from(sc) -> int:
+    """From which day "first stockout" is tracked: the first disruption's start (when does the
+    outage bite?), else the end of the warm-up."""
+    starts = [d.start for d in sc.disruptions]
+    return max(sc.run.warmup, min(starts)) if starts else sc.run.warmup
 
 
 def default_choose_lane(twin: Twin, site: int) -> int:

@@ -46,8 +46,11 @@ def skus(rng: np.random.Generator) -> list[dict]:
             row |= {"demand.dist": "poisson", "demand.mean": mean}
         elif kind == "lumpy":
             mean = round(float(np.exp(rng.normal(0.5, 0.5))), 2)
-            row |= {"demand.dist": "negbin", "demand.mean": mean,
-                    "demand.sd": round(float(np.sqrt(mean + mean * mean)), 2)}  # fmt: skip
+            row |= {
+                "demand.dist": "negbin",
+                "demand.mean": mean,
+                "demand.sd": round(float(np.sqrt(mean + mean * mean)), 2),
+            }
         else:
             mean = round(float(rng.uniform(8, 25)), 1)
             row |= {"demand.dist": "normal", "demand.mean": mean, "demand.sd": round(0.4 * mean, 1)}

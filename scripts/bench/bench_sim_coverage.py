@@ -38,8 +38,10 @@ def main() -> None:
         total += args.seeds * len(CHECKED)
         misses += sum(miss.values())
         print(f"{case.name:34} " + " ".join(f"{miss[k] / args.seeds:>19.1%} " for k, _ in CHECKED))
-    print(f"overall miss rate {misses / total:.2%} over {total} intervals "
-          f"(nominal 5%), {time.perf_counter() - t0:.0f} s")  # fmt: skip
+    print(
+        f"overall miss rate {misses / total:.2%} over {total} intervals "
+        f"(nominal 5%), {time.perf_counter() - t0:.0f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -97,11 +97,20 @@ def install(twin, params: dict) -> None:
         for day in range(twin.days):
             yield at(twin.env, day, Phase.LATERAL)
             count = plan(
-                twin.il, twin.lat_in, net.rate, net.pools, net.neighbors, twin.lateral_open(),
-                params["trigger_days"], params["target_days"], params["keep_days"], out,
-            )  # fmt: skip
+                twin.il,
+                twin.lat_in,
+                net.rate,
+                net.pools,
+                net.neighbors,
+                twin.lateral_open(),
+                params["trigger_days"],
+                params["target_days"],
+                params["keep_days"],
+                out,
+            )
             if count:
-                twin.transfer_list(day, out[:count, 0], out[:count, 1], out[:count, 2],
-                                   out[:count, 3], count)  # fmt: skip
+                twin.transfer_list(
+                    day, out[:count, 0], out[:count, 1], out[:count, 2], out[:count, 3], count
+                )
 
     twin.env.process(process())

@@ -5,32 +5,6 @@ from __future__ import annotations
 from simulator import runner, scenario
 
 
-def single_stage(
-    demand: dict,
-    policy: dict,
-    lead: int | dict = 0,
-    *,
-    holding: float = 1.0,
-    backorder: float = 4.0,
-    lost_sale: float = 0.0,
-    order: float = 0.0,
-    unmet: str = "backorder",
-    days: int = 2000,
-    warmup: int = 50,
-    replications: int = 30,
-    seed: int = 1,
-) -> runner.Results:
-    """One supplier, one store, one SKU: the textbook single-stage system."""
-    doc = {
-        "run": {"days": days, "warmup": warmup, "replications": replications, "seed": seed},
-        "costs": {"holding": holding, "backorder": backorder, "lost_sale": lost_sale, "order": order},
-        "supplier": [{"id": "S1", "lead_time": lead}],
-        "site": [{"id": "STORE1", "source": "S1"}],
-        "sku": [{"id": "A", "demand": demand, "policy": policy, "unmet": unmet}],
-    }
-    return runner.run(scenario.parse(doc))
-
-
 def two_stores(
     strategies: list[str],
     *,

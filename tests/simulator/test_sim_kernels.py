@@ -52,39 +52,40 @@ def test_demand_block_matches_reference(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("measure", [True, False])
-def test_serve_day_matches_reference(seed, measure):
+@pytest.mark.parametrize(("measure", "first_from"), [(True, 5), (True, 20), (False, 0)])
+def test_serve_day_matches_reference(seed, measure, first_from):
     x = _instance(seed)
     n, m = x["il"].shape
     demand = x["rng"].poisson(6, (n, m))
+    costs = (x["faces"], x["lost"], x["hold"], x["p_back"], x["p_lost"])
     results = []
     for fn in (kernel.serve_day, kernel.serve_day_reference):
         il = x["il"].copy()
         tot = kernel.new_totals()
         so = np.zeros((n, m), np.int32)
         first = np.full((n, m), -1, np.int32)
-        on_hand = fn(measure, 9, demand, x["faces"], x["lost"], x["hold"], x["p_back"],
-                     x["p_lost"], il, tot, so, first)  # fmt: skip
+        on_hand = fn(measure, 9, demand, *costs, il, tot, so, first, first_from)
         results.append((on_hand, il, tot, so, first))
     (a, *ra), (b, *rb) = results
     assert a == pytest.approx(b)
     for u, v in zip(ra, rb, strict=True):
         assert np.allclose(u, v)
-    il = results[0][1]
+    il, first = results[0][1], results[0][4]
     assert (il[x["faces"]][:, x["lost"]] >= 0).all(), "lost-sales SKUs never go negative"
+    assert (first == -1).all() if first_from > 9 or not measure else (first == 9).any()
 
 
 def test_serve_day_books_textbook_costs():
     """One pair with 3 on hand meets demand 5: 3 filled, 2 backordered at cost p each."""
     il = np.array([[3]])
     tot = kernel.new_totals()
-    args = (np.array([True]), np.array([False]), np.array([[1.0]]), np.array([4.0]),
-            np.array([9.0]), il, tot, np.zeros((1, 1), np.int32), np.full((1, 1), -1, np.int32))  # fmt: skip
-    kernel.serve_day(True, 0, np.array([[5]]), *args)
+    so, first = np.zeros((1, 1), np.int32), np.full((1, 1), -1, np.int32)
+    costs = (np.array([True]), np.array([False]), np.array([[1.0]]), np.array([4.0]), np.zeros(1))
+    kernel.serve_day(True, 0, np.array([[5]]), *costs, il, tot, so, first, 0)
     assert il[0, 0] == -2
     assert tot[kernel.T_FILLED] == 3 and tot[kernel.T_DEMAND] == 5
     assert tot[kernel.T_BACK] == 8.0 and tot[kernel.T_HOLD] == 0.0
-    assert tot[kernel.T_STOCKOUT] == 1
+    assert tot[kernel.T_STOCKOUT] == 1 and first[0, 0] == 0
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

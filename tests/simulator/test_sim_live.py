@@ -87,8 +87,17 @@ def _movements(now: datetime) -> list[dict]:
 
     def add(kind, site, sku, qty, day):
         ts = start + timedelta(days=day, hours=float(rng.uniform(1, 22)))
-        rows.append({"device": "D1", "seq": len(rows) + 1, "ts": ts.isoformat().replace(
-            "+00:00", "Z"), "type": kind, "sku": sku, "loc": f"{site}/SHELF", "qty": qty})  # fmt: skip
+        rows.append(
+            {
+                "device": "D1",
+                "seq": len(rows) + 1,
+                "ts": ts.isoformat().replace("+00:00", "Z"),
+                "type": kind,
+                "sku": sku,
+                "loc": f"{site}/SHELF",
+                "qty": qty,
+            }
+        )
 
     for day in range(DAYS):
         q = int(rng.poisson(4))
@@ -111,17 +120,52 @@ def _movements(now: datetime) -> list[dict]:
 
 
 STOCK = [
-    {"sku": "A", "site": "DC1", "on_hand": 120, "reserved": 0, "available": 120,
-     "in_transit": 0, "on_order": 60},
-    {"sku": "A", "site": "STORE1", "on_hand": 14, "reserved": 2, "available": 12,
-     "in_transit": 5, "on_order": 0},
-    {"sku": "A", "site": "STORE2", "on_hand": 3, "reserved": 0, "available": 3,
-     "in_transit": 0, "on_order": 0},
-    {"sku": "B", "site": "STORE1", "on_hand": 7, "reserved": 0, "available": 7,
-     "in_transit": 0, "on_order": 0},
-    {"sku": "B", "site": "FUL1", "on_hand": 30, "reserved": 4, "available": 26,
-     "in_transit": 0, "on_order": 0},
-]  # fmt: skip
+    {
+        "sku": "A",
+        "site": "DC1",
+        "on_hand": 120,
+        "reserved": 0,
+        "available": 120,
+        "in_transit": 0,
+        "on_order": 60,
+    },
+    {
+        "sku": "A",
+        "site": "STORE1",
+        "on_hand": 14,
+        "reserved": 2,
+        "available": 12,
+        "in_transit": 5,
+        "on_order": 0,
+    },
+    {
+        "sku": "A",
+        "site": "STORE2",
+        "on_hand": 3,
+        "reserved": 0,
+        "available": 3,
+        "in_transit": 0,
+        "on_order": 0,
+    },
+    {
+        "sku": "B",
+        "site": "STORE1",
+        "on_hand": 7,
+        "reserved": 0,
+        "available": 7,
+        "in_transit": 0,
+        "on_order": 0,
+    },
+    {
+        "sku": "B",
+        "site": "FUL1",
+        "on_hand": 30,
+        "reserved": 4,
+        "available": 26,
+        "in_transit": 0,
+        "on_order": 0,
+    },
+]
 
 
 class FakeCentral:
@@ -146,10 +190,16 @@ class FakeCentral:
                 if url.path == "/api/movements":
                     return self._send(200, outer.page_of(q))
                 if url.path == "/api/lead-times" and outer.lead_times:
-                    return self._send(200, {"rows": [
-                        {"supplier": "S1", "sku": None, "mean_days": 4.6, "n": 12},
-                        {"supplier": "S2", "sku": "A", "mean_days": 9.0, "n": 2},
-                        {"supplier": "S2", "sku": "B", "mean_days": 12.0, "n": 1}]})  # fmt: skip
+                    return self._send(
+                        200,
+                        {
+                            "rows": [
+                                {"supplier": "S1", "sku": None, "mean_days": 4.6, "n": 12},
+                                {"supplier": "S2", "sku": "A", "mean_days": 9.0, "n": 2},
+                                {"supplier": "S2", "sku": "B", "mean_days": 12.0, "n": 1},
+                            ]
+                        },
+                    )
                 return self._send(404, {"error": "not_found", "detail": url.path})
 
             def _send(self, status, body):
@@ -173,10 +223,12 @@ class FakeCentral:
         after = int(q.get("after_id", 0))
         limit = min(int(q.get("limit", 100)), self.page)
         rows = [
-            m for m in self.movements
-            if m["type"] == q["type"] and m["id"] > after
+            m
+            for m in self.movements
+            if m["type"] == q["type"]
+            and m["id"] > after
             and datetime.fromisoformat(m["ts"].replace("Z", "+00:00")) >= since
-        ]  # fmt: skip
+        ]
         more = len(rows) > limit
         rows = rows[:limit]
         return {"rows": rows, "next_after_id": rows[-1]["id"] if more else None}
@@ -219,8 +271,11 @@ def test_fetch_follows_every_page(central):
 def test_demand_is_estimated_per_pair_with_the_right_model(central):
     snap = live.fetch(central.url, lookback_days=DAYS, now=NOW)
     d = snap.demand
-    store1_a = [m["qty"] for m in central.movements if m["loc"] == "STORE1/SHELF"
-                and m["sku"] == "A" and m["type"] == "sale"]  # fmt: skip
+    store1_a = [
+        m["qty"]
+        for m in central.movements
+        if m["loc"] == "STORE1/SHELF" and m["sku"] == "A" and m["type"] == "sale"
+    ]
     assert d[("STORE1", "A")].sum() == sum(store1_a), "the pick at a selling store is ignored"
     assert live.estimate_demand(d[("STORE1", "A")]).dist == "poisson"
     est = live.estimate_demand(d[("STORE2", "A")])
@@ -254,8 +309,11 @@ def test_snapshot_becomes_the_opening_state(central, sc):
     net = compile_network(live_sc)
     i, k = net.site_ids.index("STORE1"), net.sku_ids.index("A")
     assert net.il0[i, k] == 12
-    assert net.mean[i, k] == pytest.approx(live.estimate_demand(
-        live.fetch(central.url, lookback_days=DAYS, now=NOW).demand[("STORE1", "A")]).mean)  # fmt: skip
+    assert net.mean[i, k] == pytest.approx(
+        live.estimate_demand(
+            live.fetch(central.url, lookback_days=DAYS, now=NOW).demand[("STORE1", "A")]
+        ).mean
+    )
 
 
 def test_old_central_without_lead_times_keeps_the_scenarios(old_central, sc):

@@ -14,9 +14,14 @@ def _doc(**over) -> dict:
     doc = {
         "supplier": [{"id": "S1", "lead_time": 2}],
         "site": [{"id": "STORE1", "source": "S1"}],
-        "sku": [{"id": "A", "demand": {"dist": "poisson", "mean": 6},
-                 "policy": {"kind": "base_stock", "S": 8}}],
-    }  # fmt: skip
+        "sku": [
+            {
+                "id": "A",
+                "demand": {"dist": "poisson", "mean": 6},
+                "policy": {"kind": "base_stock", "S": 8},
+            }
+        ],
+    }
     doc.update(over)
     return doc
 
@@ -47,9 +52,14 @@ def test_network_example_reads_its_csv_files():
 def test_days_of_cover_levels_use_each_sites_demand():
     doc = _doc(
         site=[{"id": "A", "source": "S1"}, {"id": "B", "source": "S1", "demand_scale": 2.5}],
-        sku=[{"id": "X", "demand": {"dist": "poisson", "mean": 4},
-              "policy": {"kind": "sS", "s_days": 2, "S_days": 5}}],
-    )  # fmt: skip
+        sku=[
+            {
+                "id": "X",
+                "demand": {"dist": "poisson", "mean": 4},
+                "policy": {"kind": "sS", "s_days": 2, "S_days": 5},
+            }
+        ],
+    )
     net = compile_network(scenario.parse(doc))
     assert net.pol[policies.P_S, :, 0].tolist() == [8, 20]
     assert net.pol[policies.P_BIG_S, :, 0].tolist() == [20, 50]
@@ -71,8 +81,17 @@ def test_lateral_lanes_from_coordinates_and_nearest_neighbours():
 
 
 def test_explicit_lane_overrides_the_derived_one():
-    doc = _doc(lane=[{"from": "S1", "to": "STORE1", "days": {"dist": "poisson", "mean": 4},
-                      "cost": 0.3, "port": "P"}])  # fmt: skip
+    doc = _doc(
+        lane=[
+            {
+                "from": "S1",
+                "to": "STORE1",
+                "days": {"dist": "poisson", "mean": 4},
+                "cost": 0.3,
+                "port": "P",
+            }
+        ]
+    )
     net = compile_network(scenario.parse(doc))
     lane = net.lanes[net.primary_lane[0]]
     assert lane.days.kind == "poisson" and lane.cost == 0.3 and lane.port == "P"
@@ -84,20 +103,33 @@ def test_explicit_lane_overrides_the_derived_one():
         ({"site": [{"id": "X", "source": "NOPE"}]}, "no supplier or site"),
         ({"sku": [{"id": "A", "demand": {"dist": "negbin", "mean": 5, "sd": 2}}]}, "sd² > mean"),
         ({"sku": [{"id": "A", "demand": {"dist": "normal", "mean": 5}}]}, "needs `sd`"),
-        ({"sku": [{"id": "A", "demand": {"mean": 1}, "policy": {"kind": "sS", "s": 5}}]},
-         "exactly one of `S` or `S_days`"),
-        ({"sku": [{"id": "A", "demand": {"mean": 1}, "policy": {"kind": "sS", "s": 5, "S": 3}}]},
-         "S must exceed s"),
+        (
+            {"sku": [{"id": "A", "demand": {"mean": 1}, "policy": {"kind": "sS", "s": 5}}]},
+            "exactly one of `S` or `S_days`",
+        ),
+        (
+            {"sku": [{"id": "A", "demand": {"mean": 1}, "policy": {"kind": "sS", "s": 5, "S": 3}}]},
+            "S must exceed s",
+        ),
         ({"sku": [{"id": "A", "demand": {"mean": 1}, "policy": {"kind": "magic"}}]}, "kind"),
         ({"run": {"strategies": ["teleport"]}}, "unknown strategy 'teleport'"),
+        ({"strategy": {"transshipment": {"trigger": 2}}}, "does not take trigger"),
+        ({"strategy": {"teleport": {}}}, "no such strategy"),
         ({"run": {"days": 10, "warmup": 10}}, "warmup"),
         ({"supplier": [{"id": "S1"}, {"id": "S1"}]}, "duplicate supplier"),
         ({"disruption": [{"supplier": "S9", "start": 1, "days": 2}]}, "unknown supplier"),
         ({"disruption": [{"port": "P", "start": 1, "days": 2}]}, "no [[lane]] goes through"),
         ({"disruption": [{"supplier": "S1", "port": "P"}]}, "exactly one of"),
-        ({"site": [{"id": "D", "source": "E", "kind": "dc"}, {"id": "E", "source": "D",
-                   "kind": "dc"}]}, "source from each other"),
-    ],  # fmt: skip
+        (
+            {
+                "site": [
+                    {"id": "D", "source": "E", "kind": "dc"},
+                    {"id": "E", "source": "D", "kind": "dc"},
+                ]
+            },
+            "source from each other",
+        ),
+    ],
 )
 def test_errors_say_what_and_where(over, message):
     with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("*", r"\*")):
@@ -122,8 +154,7 @@ def test_csv_cells_are_typed_and_nested(tmp_path):
 def test_csv_errors_name_file_and_line(tmp_path):
     (tmp_path / "sites.csv").write_text("id,source\nT1,S1\nT2,\n")
     (tmp_path / "s.toml").write_text(
-        'sites = "sites.csv"\n[[supplier]]\nid = "S1"\n[[sku]]\nid = "A"\n'
-        'demand = {mean = 1}\n'
+        'sites = "sites.csv"\n[[supplier]]\nid = "S1"\n[[sku]]\nid = "A"\ndemand = {mean = 1}\n'
     )
     with pytest.raises(ScenarioError, match=r"sites.csv:3: missing `source`"):
         scenario.load(tmp_path / "s.toml")

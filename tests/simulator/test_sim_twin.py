@@ -23,9 +23,14 @@ def _doc(**over) -> dict:
         "costs": {"holding": 1.0, "backorder": 4.0},
         "supplier": [{"id": "S1", "lead_time": 0}],
         "site": [{"id": "STORE1", "source": "S1"}],
-        "sku": [{"id": "A", "demand": {"dist": "poisson", "mean": 3},
-                 "policy": {"kind": "base_stock", "S": 5}}],
-    }  # fmt: skip
+        "sku": [
+            {
+                "id": "A",
+                "demand": {"dist": "poisson", "mean": 3},
+                "policy": {"kind": "base_stock", "S": 5},
+            }
+        ],
+    }
     doc.update(over)
     return doc
 
@@ -175,16 +180,34 @@ def test_markov_supply_is_down_alpha_over_alpha_plus_beta_of_the_time():
 def test_surges_and_weekly_profile_scale_demand():
     doc = _doc(
         run={"days": 400, "warmup": 0, "replications": 1, "seed": 1},
-        sku=[{"id": "A", "demand": {"dist": "poisson", "mean": 10,
-                                    "weekly": [1, 1, 1, 1, 1, 2, 0.5]},
-              "policy": {"kind": "base_stock", "S": 50}}],
+        sku=[
+            {
+                "id": "A",
+                "demand": {"dist": "poisson", "mean": 10, "weekly": [1, 1, 1, 1, 1, 2, 0.5]},
+                "policy": {"kind": "base_stock", "S": 50},
+            }
+        ],
         disruption=[{"surge": 3.0, "start": 200, "days": 100, "skus": ["A"]}],
-    )  # fmt: skip
+    )
     net = compile_network(scenario.parse(doc))
     out = np.zeros((400, 1, 1), np.int64)
     sg = net.surges
-    kernel.demand_block(np.random.default_rng(0), 0, 0, net.faces, net.dist, net.mean,
-                        net.disp, net.weekly, sg.start, sg.end, sg.factor, sg.site, sg.sku, out)  # fmt: skip
+    kernel.demand_block(
+        np.random.default_rng(0),
+        0,
+        0,
+        net.faces,
+        net.dist,
+        net.mean,
+        net.disp,
+        net.weekly,
+        sg.start,
+        sg.end,
+        sg.factor,
+        sg.site,
+        sg.sku,
+        out,
+    )
     d = out[:, 0, 0].astype(float)
     plain = d[:200][np.arange(200) % 7 < 5].mean()
     surged = d[200:300][np.arange(200, 300) % 7 < 5].mean()
@@ -195,8 +218,10 @@ def test_surges_and_weekly_profile_scale_demand():
 
 
 def test_supplier_reliability_makes_some_shipments_late():
-    doc = _doc(supplier=[{"id": "S1", "lead_time": 4, "reliability": 0.8, "late_days": 5}],
-               run={"days": 5000, "warmup": 0, "replications": 1, "seed": 1})  # fmt: skip
+    doc = _doc(
+        supplier=[{"id": "S1", "lead_time": 4, "reliability": 0.8, "late_days": 5}],
+        run={"days": 5000, "warmup": 0, "replications": 1, "seed": 1},
+    )
     twin = Twin(compile_network(scenario.parse(doc)), "none", 0)
     lead = twin._lead[int(twin.net.primary_lane[0])]
     assert set(np.unique(lead)) == {4, 9}
@@ -221,14 +246,18 @@ def test_stock_is_conserved_through_a_dc():
 
 def test_rebalance_levels_days_of_cover():
     doc = {
-        "run": {"days": 1, "warmup": 0, "replications": 1, "seed": 1,
-                "strategies": ["rebalance"]},
+        "run": {"days": 1, "warmup": 0, "replications": 1, "seed": 1, "strategies": ["rebalance"]},
         "network": {"lateral_days": 0},
         "supplier": [{"id": "S1", "lead_time": 5}],
         "site": [{"id": "A", "source": "S1"}, {"id": "B", "source": "S1", "demand_scale": 3}],
-        "sku": [{"id": "X", "demand": {"dist": "poisson", "mean": 0.0001},
-                 "policy": {"kind": "base_stock", "S": 0}}],
-    }  # fmt: skip
+        "sku": [
+            {
+                "id": "X",
+                "demand": {"dist": "poisson", "mean": 0.0001},
+                "policy": {"kind": "base_stock", "S": 0},
+            }
+        ],
+    }
     sc = scenario.parse(doc)
     sc = replace(sc, initial=InitialState(stock={("A", "X"): 80, ("B", "X"): 0}))
     twin = Twin(compile_network(sc), "rebalance", 0)

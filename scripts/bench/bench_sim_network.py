@@ -1,0 +1,185 @@
+"""One replication of a 50-site × 1,000-SKU × 365-day network with a 30-day supplier outage,
+against a plain SimPy model with one process per SKU × site, in the same run.
+
+    .venv/bin/python scripts/bench/bench_sim_network.py [--runs 5] [--baseline-runs 3]
+
+Target: ours ≤ 2 s per replication, and ≥ 25× the plain model's speed. The plain model runs a
+tenth of the work (100 SKUs instead of 1,000: the same sites, days and per-pair logic) and its
+time is scaled ×10, since its cost is linear in the number of processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import simpy
+
+from simulator import scenario
+from simulator.network import compile_network
+from simulator.twin import run_replication
+
+N_STORES, N_DCS, DAYS, OUTAGE = 48, 2, 365, (120, 30)
+
+
+def network_doc(n_skus: int, seed: int = 11) -> dict:
+    rng = np.random.default_rng(seed)
+    sites = [{"id": f"DC{d}", "kind": "dc", "source": "S1"} for d in range(N_DCS)]
+    sites += [
+        {
+            "id": f"ST{i:02d}",
+            "source": f"DC{i % N_DCS}",
+            "x": float(rng.uniform(0, 300)),
+            "y": float(rng.uniform(0, 300)),
+            "demand_scale": float(np.exp(rng.normal(0, 0.4))),
+        }
+        for i in range(N_STORES)
+    ]
+    skus = []
+    for k in range(n_skus):
+        mean = float(np.exp(rng.normal(0.0, 0.9)))
+        kind = k % 10
+        demand = {"dist": "poisson", "mean": mean}
+        if kind == 8:
+            demand = {"dist": "negbin", "mean": mean, "sd": float(np.sqrt(mean + mean**2))}
+        elif kind == 9:
+            demand = {"dist": "normal", "mean": 10 * mean + 5, "sd": 3 * mean + 1.5}
+        policy = (
+            {"kind": "base_stock", "S_days": 4}
+            if kind < 6
+            else {"kind": "sS", "s_days": 3, "S_days": 7}
+            if kind < 8
+            else {"kind": "rQ", "r_days": 3, "Q_days": 4}
+        )
+        skus.append({"id": f"K{k:04d}", "demand": demand, "policy": policy, "unmet": "lost"})
+    return {
+        "run": {"days": DAYS, "warmup": 30, "replications": 1, "seed": 1},
+        "costs": {"holding": 0.02, "lost_sale": 5.0, "order": 0.5, "transfer": 0.2},
+        "network": {"dc_days": 1, "km_per_day": 150},
+        "supplier": [
+            {"id": "S1", "lead_time": {"dist": "poisson", "mean": 5}, "backup": "S2"},
+            {"id": "S2", "lead_time": 10, "unit_cost": 0.6},
+        ],
+        "site": sites,
+        "sku": skus,
+        "disruption": [{"supplier": "S1", "start": OUTAGE[0], "days": OUTAGE[1]}],
+    }
+
+
+# --- the plain SimPy model -----------------------------------------------------------------
+
+
+def plain_simpy(doc: dict, seed: int = 1) -> float:
+    """One SimPy process per SKU × site, each doing its own receive / order / demand / costs
+    every day; DC pairs serve their stores' orders from stock; the supplier goes down for the
+    outage. The obvious SimPy model, for timing only."""
+    env = simpy.Environment()
+    rng = np.random.default_rng(seed)
+    sites, skus = doc["site"], doc["sku"]
+    down = {"S1": False}
+    state = {}
+    cost = [0.0]
+
+    def pair(site: dict, sku: dict, dc_key):
+        key = (site["id"], sku["id"])
+        is_dc = site.get("kind") == "dc"
+        mean = 0.0 if is_dc else sku["demand"]["mean"] * site.get("demand_scale", 1.0)
+        if is_dc:
+            mean_dc = sum(
+                sku["demand"]["mean"] * s.get("demand_scale", 1.0)
+                for s in sites
+                if s.get("source") == site["id"]
+            )
+            level = int(np.ceil(mean_dc * 8))
+        else:
+            level = int(np.ceil(mean * 4))
+        st = state[key] = {"on_hand": level, "pipe": 0, "due": {}}
+        for day in range(DAYS):
+            yield env.timeout(1) if day else env.timeout(0)
+            st["on_hand"] += st["due"].pop(day, 0)
+            ip = st["on_hand"] + st["pipe"]
+            q = max(level - ip, 0)
+            if q:
+                if is_dc:
+                    if not down["S1"]:
+                        st["pipe"] += q
+                        st["due"][day + int(rng.poisson(5))] = st["due"].get(day, 0) + q
+                else:
+                    dc = state[dc_key]
+                    ship = min(q, dc["on_hand"])
+                    dc["on_hand"] -= ship
+                    if ship:
+                        st["pipe"] += ship
+                        st["due"][day + 1] = st["due"].get(day + 1, 0) + ship
+            if not is_dc:
+                d = int(rng.poisson(mean))
+                sold = min(d, st["on_hand"])
+                st["on_hand"] -= sold
+                cost[0] += 5.0 * (d - sold)
+            cost[0] += 0.02 * st["on_hand"]
+
+    def outage():
+        yield env.timeout(OUTAGE[0])
+        down["S1"] = True
+        yield env.timeout(OUTAGE[1])
+        down["S1"] = False
+
+    for site in sites:  # DCs first, so their state exists when stores start
+        for sku in skus:
+            dc_key = (site["source"], sku["id"])
+            env.process(pair(site, sku, dc_key))
+    env.process(outage())
+    env.run()
+    return cost[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--baseline-runs", type=int, default=3)
+    args = ap.parse_args()
+
+    doc = network_doc(1000)
+    t0 = time.perf_counter()
+    net = compile_network(scenario.parse(doc))
+    compile_s = time.perf_counter() - t0
+    run_replication(net, "none", 99)  # warm: load cached kernels
+    ours = []
+    for rep in range(args.runs):
+        t0 = time.perf_counter()
+        result = run_replication(net, "none", rep)
+        ours.append(time.perf_counter() - t0)
+    pairs = net.n_sites * net.n_skus
+
+    small = network_doc(100)
+    base = []
+    for rep in range(args.baseline_runs):
+        t0 = time.perf_counter()
+        plain_simpy(small, seed=rep)
+        base.append(time.perf_counter() - t0)
+
+    ours_med, base_med = statistics.median(ours), statistics.median(base)
+    print(
+        f"network: {net.n_sites} sites × {net.n_skus} SKUs = {pairs} pairs × {DAYS} days, "
+        f"S1 down days {OUTAGE[0]}–{OUTAGE[0] + OUTAGE[1] - 1}"
+    )
+    print(f"scenario compile (once per run of many replications): {compile_s:.2f} s")
+    print(
+        f"ours, one replication: median {ours_med:.3f} s over {args.runs} "
+        f"(runs: {', '.join(f'{x:.3f}' for x in ours)}); fill rate "
+        f"{result.kpis['fill_rate']:.3f}"
+    )
+    print(
+        f"plain SimPy, one process per pair, 1/10 of the work ({len(small['sku'])} SKUs): "
+        f"median {base_med:.2f} s over {args.baseline_runs}; scaled ×10: {10 * base_med:.1f} s"
+    )
+    print(
+        f"speed-up: {10 * base_med / ours_med:.0f}× (target ≥ 25×); "
+        f"budget {'met' if ours_med <= 2.0 else 'MISSED'} (≤ 2 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
