@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 
-from central import errors, ledger
+from central import api_planning, api_workflows, errors, ledger
 from central.api import bp as api_bp
 from central.api import reader
 from central.bus import CentralBus
@@ -16,6 +17,9 @@ from central.catalog import Catalog
 from central.dashboard import bp as dashboard_bp
 from central.engine import StockEngine
 from central.ingest import Ingest
+from central.planning_service import PlanningService
+from central.planning_settings import load_settings
+from central.workflows.service import WorkflowService
 
 log = logging.getLogger("tallyman.central")
 
@@ -27,10 +31,13 @@ class CentralState:
     catalog: Catalog
     ingest: Ingest | None = None
     bus: CentralBus | None = None
+    workflows: Any = None  # central.workflows.service.WorkflowService
+    planning: PlanningService | None = None
 
 
-def load_state(db_path: str) -> CentralState:
-    """Rebuild the engine from the ledger: the ledger is the truth, memory is a cache of it."""
+def load_state(db_path: str, planning_config: str | None = None) -> CentralState:
+    """Rebuild the engine from the ledger: the ledger is the truth, memory is a cache of it.
+    `planning_config`: the planning TOML file (None: defaults)."""
     conn = ledger.connect(db_path)
     catalog = Catalog().load(conn)
     engine = StockEngine()
@@ -38,7 +45,11 @@ def load_state(db_path: str) -> CentralState:
     n = engine.rebuild(conn, catalog.max_item_id, catalog.max_loc_id)
     log.info("engine rebuilt from %d movements in %.2f s", n, time.perf_counter() - t0)
     conn.close()
-    return CentralState(db_path=db_path, engine=engine, catalog=catalog)
+    workflows = WorkflowService(db_path, engine, catalog)  # reserved and on_order from its tables
+    planning = PlanningService(db_path, engine, catalog, load_settings(planning_config), workflows)
+    return CentralState(
+        db_path=db_path, engine=engine, catalog=catalog, workflows=workflows, planning=planning
+    )
 
 
 def start_ingest(state: CentralState, broker_url: str) -> None:
@@ -48,6 +59,16 @@ def start_ingest(state: CentralState, broker_url: str) -> None:
     )
     state.bus = CentralBus(broker_url, state.ingest)
     bus_holder.append(state.bus)
+    if state.workflows is not None:
+        state.workflows.attach(
+            state.ingest, lambda t, p, retain=False: state.bus.publish(t, p, retain)
+        )
+        state.workflows.start()
+    if state.planning is not None:  # after workflows: their receipts update on_order first
+        state.planning.attach(
+            state.ingest, lambda t, p, retain=False: state.bus.publish(t, p, retain)
+        )
+        state.planning.start()
     state.ingest.start()
     state.bus.start()
 
@@ -57,5 +78,11 @@ def create_app(state: CentralState) -> Flask:
     app.config.update(STATE=state, DB_PATH=state.db_path, READER=reader, JSON_SORT_KEYS=False)
     errors.install(app)
     app.register_blueprint(api_bp)
+    api_workflows.install(app)  # blueprint + reservation fast path
+    if state.workflows is not None:
+        state.workflows.start()
+    app.register_blueprint(api_planning.bp)
+    if state.planning is not None:
+        state.planning.start()
     app.register_blueprint(dashboard_bp)
     return app

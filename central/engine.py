@@ -144,25 +144,30 @@ class StockEngine:
         Returns the allocation [(loc_id, n), …] — bins with the most available first, so a
         reservation touches few bins and no bin's available goes below zero — or None when the
         locations' total available is short. Callers hold `lock` across this and the write that
-        makes it durable, so no other reservation can see the stock in between.
+        makes it durable, so no other reservation can see the stock in between. (Plain Python
+        over the row for a handful of bins: numpy's per-call overhead dominates at that size.)
         """
         with self.lock:
             if qty <= 0 or not loc_ids.size:
                 return None
             self.ensure(item_id, int(loc_ids.max()))
-            avail = self.on_hand[item_id, loc_ids] - self.reserved[item_id, loc_ids]
-            if int(avail.sum()) < qty:
+            on_hand, reserved = self.on_hand[item_id], self.reserved[item_id]
+            if loc_ids.size <= 32:
+                locs = loc_ids.tolist()
+                avail = [int(on_hand[c]) - int(reserved[c]) for c in locs]
+            else:
+                locs, avail = loc_ids.tolist(), (on_hand[loc_ids] - reserved[loc_ids]).tolist()
+            if sum(avail) < qty:
                 return None
             out = []
             left = qty
-            for j in np.lexsort((loc_ids, -avail)):
-                if left == 0 or avail[j] <= 0:
+            for a, c in sorted(zip(avail, locs, strict=True), key=lambda ac: (-ac[0], ac[1])):
+                if left == 0 or a <= 0:
                     break
-                n = min(left, int(avail[j]))
-                out.append((int(loc_ids[j]), n))
+                n = min(left, a)
+                out.append((c, n))
+                reserved[c] += n
                 left -= n
-            for loc_id, n in out:
-                self.reserved[item_id, loc_id] += n
             return out
 
     def add_reserved(self, item_id: int, loc_id: int, n: int) -> None:

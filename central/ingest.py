@@ -23,7 +23,9 @@ import numpy as np
 
 from central import ledger
 from central.catalog import Catalog
-from central.engine import StockEngine
+from central.engine import COUNT_DELTA, StockEngine
+from central.workflows import counts as count_rules
+from central.workflows import schema as workflow_schema
 from tallyman import wire
 from tallyman.wire import WireError
 
@@ -90,12 +92,15 @@ class Ingest:
         publish: Callable[[str, bytes], None],
     ):
         self.conn = ledger.connect(db_path, check_same_thread=False)
+        workflow_schema.init(self.conn)  # count_records, written in the commit transaction
         self.engine = engine
         self.catalog = catalog
         self.publish = publish
         #: Called in the committer thread after each commit that added movements (planning,
         #: workflows). A subscriber that raises is logged; the ledger is already committed.
         self.subscribers: list[Callable[[Batch], None]] = []
+        #: Counts whose variance this rule holds wait for approval (set by workflows).
+        self.count_hold: count_rules.HoldRule | None = None
         self.queue: queue.Queue = queue.Queue()
         self.devices = self._load_devices()
         self.last_id = self._max_id()
@@ -214,8 +219,14 @@ class Ingest:
         """A seq central already has: a retransmit (identical, ack again) or a replay (reject)."""
         seq = ev["seq"]
         stored = self.conn.execute(
-            "SELECT ts, type, qty, loc FROM movements WHERE device = ? AND seq = ?", (device, seq)
+            "SELECT ts, type, qty, loc, kind FROM movements WHERE device = ? AND seq = ?",
+            (device, seq),
         ).fetchone()
+        if stored is not None:  # a late or held count stores its change, not what was counted
+            qty = stored[2]
+            if stored[4] == COUNT_DELTA:
+                qty = count_rules.counted_qty(self.conn, device, seq)
+            stored = (stored[0], stored[1], qty, stored[3])
         earlier = None
         if stored is None:
             earlier = self.conn.execute(
@@ -308,9 +319,12 @@ class Ingest:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 self._tail()
+                counts = count_rules.plan(conn, self.engine, batch, self.count_hold)
                 delta = self.engine.apply(batch.sku, batch.loc, batch.to_loc, batch.kind, batch.qty)
+                counts.finish(batch, delta)
                 for row, d in zip(batch.rows, delta.tolist(), strict=True):
                     row[_DELTA] = d
+                counts.record(conn)
                 conn.executemany(ledger.INSERT_MOVEMENT, batch.rows)
                 first = self.last_id + 1
                 if batch.rows and self._max_id() == first + len(batch.rows) - 1:
@@ -328,8 +342,9 @@ class Ingest:
                     "last_seen = excluded.last_seen",
                     batch.statuses,
                 )
+                last_id = self._max_id()  # inside the write lock: no other writer in between
                 conn.execute("COMMIT")
-                self.last_id = self._max_id()
+                self.last_id = last_id
             except sqlite3.Error:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")

@@ -18,7 +18,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "decode": ("edge.decode_cli", "interpret a barcode or EPC and print it as JSON"),
     "device": ("central.devices", "broker credentials and ACL for one handheld"),
     "token": ("central.auth", "create API tokens"),
+    "workflow": ("central.workflows_cli", "purchase orders, transfers, reservations, counts"),
     "sim": ("simulator.cli", "run a digital-twin scenario"),
+    "plan": ("central.plan_cli", "one full planning pass over a ledger, offline"),
 }
 
 

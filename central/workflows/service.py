@@ -1,0 +1,383 @@
+"""The workflow service: one object that central's app creates, and its threads.
+
+It owns the reservation desk (grants reservations), the supplier sender (PO files and
+webhooks), a sweeper (expiry of reservations and POs, late central movements) and the ledger
+scan that turns committed movements into workflow progress: receipts against POs, picks and
+receipts against transfers, picks against reservations, central's own movements landing. The
+scan keeps a cursor in the same transaction as the changes it makes, so each movement is
+applied to the workflows exactly once, across restarts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from central.catalog import Catalog
+from central.engine import StockEngine
+from central.workflows import (
+    WorkflowError,
+    counts,
+    purchase_orders,
+    reservations,
+    supplier_send,
+    tasks,
+    transfers,
+)
+from central.workflows import settings as settings_mod
+from central.workflows.db import Actor, Store, audit, engine_tx, rows
+from central.workflows.movements import CentralMovements
+from central.workflows.reservations import ReservationDesk, parse_request
+from central.workflows.supplier_send import Sender
+from central.workflows.tasks import TaskBoard
+from tallyman import wire
+
+log = logging.getLogger("tallyman.workflows")
+
+SWEEP_S = 0.5
+RESUBMIT_AFTER_S = 5.0
+SCAN_SQL = (
+    "SELECT id, device, seq, site, ts, type, sku, sku_id, qty, loc, loc_id, to_loc, to_loc_id, "
+    "ref FROM movements WHERE id > ? AND id <= ? "
+    "AND (ref IS NOT NULL OR device LIKE 'central.%') ORDER BY id"
+)
+
+
+class WorkflowService:
+    def __init__(self, db_path: str, engine: StockEngine, catalog: Catalog):
+        self.db_path, self.engine, self.catalog = db_path, engine, catalog
+        self.store = Store(db_path)
+        conn = self.store.conn()
+        self.settings = settings_mod.load(conn)
+        self.movements = CentralMovements()
+        self.board = TaskBoard()
+        self.desk = ReservationDesk(db_path, engine, catalog, self.settings, self.movements)
+        self.sender = Sender(self.store, self.settings, self.tx)
+        self.ingest: Any = None
+        self._scan_lock = threading.Lock()
+        self._scanned = 0  # movements up to here hold nothing for workflows
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        self._stopped = False
+        with engine.lock:
+            engine.clear_workflow_measures()
+            self.desk.load(conn)
+            purchase_orders.load_on_order(conn, engine)
+        conn.execute(
+            "INSERT OR IGNORE INTO wf_cursor (name, movement_id) "
+            "SELECT 'ledger', coalesce(max(id), 0) FROM movements"
+        )
+
+    # --- life cycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the desk, the sender and the sweeper (works without an ingest: API only)."""
+        if self._sweeper is not None:
+            return
+        self.desk.start()
+        self.sender.start()
+        self._sweeper = threading.Thread(target=self._sweep_loop, name="workflows", daemon=True)
+        self._sweeper.start()
+
+    def attach(self, ingest: Any, publish: Callable[[str, bytes, bool], None] | None) -> None:
+        """Wire into a running ingest: its commits drive the ledger scan, central's movements
+        go in through it, counts above the limit are held, tasks go out over MQTT."""
+        self.ingest = ingest
+        self.movements.submit = ingest.submit
+        self.board.publish = publish
+        ingest.count_hold = self._hold_rule()
+        ingest.subscribers.append(self.on_batch)
+        conn = self.store.conn()
+        self.catch_up()
+        self.movements.resubmit(conn)
+        self.board.publish_all(conn)
+
+    def stop(self) -> None:
+        """Stop the threads and close every connection (idempotent)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stop.set()
+        if self._sweeper and self._sweeper is not threading.current_thread():
+            self._sweeper.join(timeout=5)
+        self.desk.stop()
+        self.sender.stop()
+        self.store.close()
+
+    def _ingest_gone(self) -> bool:
+        """The ingest this service was attached to has stopped: central is shutting down (its
+        owner stops the ingest, not us), so the service ends too rather than run on alone."""
+        thread = getattr(self.ingest, "_thread", None)
+        return thread is not None and not thread.is_alive()
+
+    def _hold_rule(self) -> counts.HoldRule | None:
+        return counts.hold_rule(
+            self.settings["count_hold_units"], self.settings["count_hold_value"]
+        )
+
+    # --- transactions ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[tuple[Any, list]]:
+        """Engine lock + write transaction (+ undo list); central movements and task lists go
+        out only after COMMIT."""
+        conn = self.store.conn()
+        try:
+            with engine_tx(self.engine.lock, conn) as undo:
+                yield conn, undo
+        except BaseException:
+            self.movements.discard()
+            TaskBoard.discard()
+            raise
+        self.movements.flush()
+        self.board.flush(conn)
+
+    # --- the ledger scan -------------------------------------------------------------------------
+
+    def on_batch(self, batch: Any) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> int:
+        """Apply every committed movement past the cursor that a workflow cares about.
+
+        Most ingest groups hold nothing a workflow cares about: those are skipped with one read
+        and no write (the persisted cursor moves with the next relevant movement; re-scanning a
+        stretch with nothing relevant in it after a restart finds nothing again).
+        """
+        with self._scan_lock:
+            conn = self.store.conn()
+            upto = (
+                self.ingest.last_id
+                if self.ingest is not None
+                else conn.execute("SELECT coalesce(max(id), 0) FROM movements").fetchone()[0]
+            )
+            start = max(self._scanned, self._cursor(conn))
+            if upto <= start:
+                return 0
+            if (
+                conn.execute(
+                    SCAN_SQL.replace("SELECT id,", "SELECT 1,", 1) + " LIMIT 1", (start, upto)
+                ).fetchone()
+                is None
+            ):
+                self._scanned = upto
+                return 0
+            with self.tx() as (conn, undo):
+                found = rows(conn, SCAN_SQL, (self._cursor(conn), upto))
+                for m in found:
+                    self._dispatch(conn, m, undo)
+                conn.execute("UPDATE wf_cursor SET movement_id = ? WHERE name = 'ledger'", (upto,))
+            self._scanned = upto
+            if any(m["type"] == "receive" for m in found):
+                self.sender.wake()
+            return len(found)
+
+    @property
+    def scanned_upto(self) -> int:
+        """The last ledger id the workflows have seen (tests and health checks wait on it)."""
+        return max(self._scanned, self._cursor(self.store.conn()))
+
+    @staticmethod
+    def _cursor(conn: Any) -> int:
+        return conn.execute("SELECT movement_id FROM wf_cursor WHERE name = 'ledger'").fetchone()[0]
+
+    def _dispatch(self, conn: Any, m: dict, undo: list) -> None:
+        """One movement; a failure is logged and rolled back to a savepoint, never blocks."""
+        sub: list = []
+        conn.execute("SAVEPOINT movement")
+        try:
+            self._apply(conn, m, sub)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO movement")
+            for fn in reversed(sub):
+                fn()
+            sub = []
+            if isinstance(exc, WorkflowError):
+                log.warning("movement %s (%s %s): %s", m["id"], m["type"], m["ref"], exc.detail)
+            else:
+                log.exception("movement %s could not be applied to workflows", m["id"])
+        conn.execute("RELEASE movement")
+        undo.extend(sub)
+
+    def _apply(self, conn: Any, m: dict, undo: list) -> None:
+        if m["device"].startswith(counts.CENTRAL_DEVICE_PREFIX):
+            landed = CentralMovements.landed(conn, m["device"], m["seq"], m["id"])
+            if landed and landed[0] == "reservation" and landed[1] is not None:
+                reservations.release(conn, self.engine, landed[1], "", undo, m["loc_id"], m["qty"])
+            return
+        ref, kind = (m["ref"] or "").strip().upper(), m["type"]
+        if kind == "receive" and ref.startswith("PO-"):
+            purchase_orders.on_receipt(conn, self.engine, self.settings, m, undo)
+        elif kind in ("transfer_out", "transfer_in", "scrap") and ref.startswith("TO-"):
+            transfers.on_scan(conn, m)
+        elif kind in ("pick", "sale") and ref.startswith("RES-"):
+            res_id = reservations.parse_number(ref)
+            if res_id is not None:
+                reservations.on_pick_scan(conn, self.engine, res_id, m["loc_id"], m["qty"], undo)
+
+    # --- the sweeper -----------------------------------------------------------------------------
+
+    def _sweep_loop(self) -> None:
+        last_resubmit = 0.0
+        while not self._stop.wait(SWEEP_S):
+            if self._ingest_gone():
+                self.stop()
+                return
+            try:
+                self.sweep()
+                last_resubmit += SWEEP_S
+                if last_resubmit >= RESUBMIT_AFTER_S and self.ingest is not None:
+                    last_resubmit = 0.0
+                    self.movements.resubmit(
+                        self.store.conn(), reservations.ts_after(-RESUBMIT_AFTER_S)
+                    )
+            except Exception:
+                log.exception("workflow sweep failed; next one in %.1f s", SWEEP_S)
+
+    def sweep(self) -> dict:
+        """Expire what is overdue and apply movements other processes appended."""
+        now = wire.now_ts()
+        conn = self.store.conn()
+        due_res = conn.execute(
+            "SELECT 1 FROM reservations WHERE status = 'active' AND expires_at < ? LIMIT 1", (now,)
+        ).fetchone()
+        due_po = conn.execute(
+            "SELECT 1 FROM purchase_orders WHERE status IN ('draft', 'pending_approval', "
+            "'approved') AND expires_at < ? LIMIT 1",
+            (now,),
+        ).fetchone()
+        out = {"reservations": 0, "purchase_orders": 0}
+        if due_res or due_po:
+            with self.tx() as (conn, undo):
+                out["reservations"] = reservations.expire_due(conn, self.engine, undo, now)
+                out["purchase_orders"] = purchase_orders.expire_due(conn, self.engine, now, undo)
+        out["movements"] = self.catch_up()
+        return out
+
+    # --- settings --------------------------------------------------------------------------------
+
+    def update_settings(self, changes: Any, actor: Actor) -> dict:
+        changes = settings_mod.validate(changes)
+        with self.store.tx() as conn:
+            settings_mod.save(conn, changes)
+            audit(conn, actor, "settings.update", ",".join(sorted(changes)), str(changes)[:1000])
+        self.settings.update(changes)
+        if self.ingest is not None:
+            self.ingest.count_hold = self._hold_rule()
+        return dict(self.settings)
+
+    # --- purchase orders -------------------------------------------------------------------------
+
+    def _after_approval(self, conn: Any, po: dict) -> None:
+        if po["status"] == "approved" and self.settings["po_auto_send"]:
+            channel, target = supplier_send.default_target(
+                self.settings, po["supplier"], self.db_path
+            )
+            supplier_send.queue(conn, po, channel, target)
+
+    def po_create(self, actor: Actor, body: Any, source: str) -> tuple[dict, bool]:
+        with self.tx() as (conn, undo):
+            po, created = purchase_orders.create(
+                conn, self.catalog, self.settings, actor, body, source
+            )
+            if created and isinstance(body, dict) and body.get("submit"):
+                po = purchase_orders.submit(conn, self.engine, self.settings, po["id"], actor, undo)
+                self._after_approval(conn, po)
+        self.sender.wake()
+        return purchase_orders.view(self.store.conn(), po["id"]), created
+
+    def po_event(self, ref: str, event: str, actor: Actor, body: dict) -> dict:
+        note = body.get("note") if isinstance(body, dict) else None
+        with self.tx() as (conn, undo):
+            if event == "submit":
+                po = purchase_orders.submit(conn, self.engine, self.settings, ref, actor, undo)
+                self._after_approval(conn, po)
+            elif event in ("approve", "reject"):
+                po = purchase_orders.decide(conn, self.engine, ref, event, actor, note, undo)
+                self._after_approval(conn, po)
+            elif event == "cancel":
+                po = purchase_orders.cancel(conn, self.engine, ref, actor, undo)
+            elif event == "close":
+                po = purchase_orders.close(conn, self.engine, ref, actor, undo)
+            elif event == "send":
+                po = purchase_orders.find(conn, ref)
+                channel = body.get("channel") if isinstance(body, dict) else None
+                default_channel, target = supplier_send.default_target(
+                    self.settings, po["supplier"], self.db_path
+                )
+                channel = channel or default_channel
+                if channel == "webhook" and default_channel != "webhook":
+                    raise WorkflowError(
+                        409, "no_webhook", f"supplier {po['supplier']} has no webhook configured"
+                    )
+                if channel == "file":
+                    target = supplier_send.file_dir(self.settings, self.db_path)
+                supplier_send.queue(conn, po, channel, target)
+                audit(conn, actor, "po.send", po["number"], channel)
+            else:
+                raise WorkflowError(404, "not_found", f"no purchase-order action {event}")
+        self.sender.wake()
+        return purchase_orders.view(self.store.conn(), po["id"])
+
+    # --- transfers -------------------------------------------------------------------------------
+
+    def to_create(self, actor: Actor, body: Any) -> tuple[dict, bool]:
+        with self.tx() as (conn, _):
+            return transfers.create(conn, self.engine, actor, body, "manual")
+
+    def to_from_suggestions(self, actor: Actor, body: Any) -> list[tuple[dict, bool]]:
+        with self.tx() as (conn, _):
+            return transfers.from_suggestions(conn, self.engine, actor, body)
+
+    def to_event(self, ref: str, event: str, actor: Actor, body: Any) -> dict:
+        note = body.get("note") if isinstance(body, dict) else None
+        with self.tx() as (conn, _):
+            if event in ("approve", "reject", "cancel"):
+                return transfers.decide(conn, ref, event, actor, note)
+            if event == "dispatch":
+                return transfers.dispatch(conn, ref, actor)
+            if event == "complete":
+                return transfers.complete(conn, ref, actor)
+            if event == "report":
+                return transfers.report(conn, ref, actor, body)
+        raise WorkflowError(404, "not_found", f"no transfer action {event}")
+
+    def to_resolve(self, ref: str, disc_id: int, actor: Actor, body: Any) -> dict:
+        with self.tx() as (conn, _):
+            return transfers.resolve(conn, self.movements, ref, disc_id, actor, body)
+
+    # --- reservations ----------------------------------------------------------------------------
+
+    def reserve(self, body: Any, actor: Actor, timeout: float = 30.0) -> dict:
+        req = parse_request(body, actor, self.settings)
+        return self.desk.submit(req).result(timeout=timeout)
+
+    def reservation_event(self, res_id: int, event: str, actor: Actor, body: Any) -> dict:
+        with self.tx() as (conn, undo):
+            if event == "cancel":
+                reservations.cancel(conn, self.engine, res_id, actor, undo)
+            elif event == "fulfil":
+                how = (body or {}).get("as", "sale") if isinstance(body, dict) else "sale"
+                if how not in ("sale", "pick", "handheld"):
+                    raise WorkflowError(400, "bad_request", "as must be sale, pick or handheld")
+                reservations.fulfil(
+                    conn, self.engine, self.catalog, self.movements, res_id, how, actor
+                )
+            else:
+                raise WorkflowError(404, "not_found", f"no reservation action {event}")
+        return reservations.get(self.store.conn(), self.catalog, res_id)
+
+    # --- counts ----------------------------------------------------------------------------------
+
+    def count_event(self, record_id: int, event: str, actor: Actor, note: str | None) -> dict:
+        if event not in ("approve", "reject"):
+            raise WorkflowError(404, "not_found", f"no count action {event}")
+        with self.tx() as (conn, _):
+            counts.decide_in(conn, self.movements.add, record_id, event, actor, note)
+        return counts.get_record(self.store.conn(), record_id)
+
+    def site_tasks(self, site: str) -> list[dict]:
+        return tasks.site_tasks(self.store.conn(), site)

@@ -1,0 +1,107 @@
+"""Workflow rules a site changes without a release: approval tiers, tolerances, TTLs, routing.
+
+Stored as JSON values in `wf_settings`, read once at start-up and on every change through the
+API; a key that was never set takes its default here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+from typing import Any
+
+from central.workflows import WorkflowError
+
+DEFAULTS: dict[str, Any] = {
+    # Approvals needed by PO value (in the items' cost currency); the first tier whose `up_to`
+    # covers the value applies; `null` is "no limit". Per-category tiers apply on top: the PO
+    # needs the stricter of the two, over every category on it.
+    "po_approval_tiers": [
+        {"up_to": 5000, "approvals": 0},
+        {"up_to": 50000, "approvals": 1},
+        {"up_to": None, "approvals": 2},
+    ],
+    "po_category_tiers": {},
+    # A PO still waiting for approval (or approved and never sent) after this long expires.
+    "po_expiry_hours": 14 * 24,
+    # Receipts beyond ordered × (1 + pct/100) are over-receipts: "flag" records the excess on
+    # the PO as an exception (the goods are in the ledger either way), "accept" takes it.
+    "po_over_receipt_pct": 0.0,
+    "po_over_receipt": "flag",
+    # A line counts as complete at ordered × (1 − pct/100): the PO closes automatically.
+    "po_under_receipt_pct": 0.0,
+    # Approved POs go to their supplier at once (webhook if the supplier has one, else file).
+    "po_auto_send": True,
+    # supplier code -> {"webhook": url, "format": "json"|"csv"}
+    "suppliers": {},
+    "supplier_outbox_dir": None,
+    "webhook_attempts": 6,
+    "webhook_backoff_s": 0.5,
+    "webhook_timeout_s": 5.0,
+    # Reservations: default and longest TTL, and where a reservation the site cannot meet
+    # goes: channel (or "*") -> ordered list of sites or "dropship:PARTNER".
+    "reservation_ttl_s": 15 * 60,
+    "reservation_max_ttl_s": 30 * 24 * 3600,
+    "reservation_routing": {},
+    # Counts whose |variance| exceeds either limit wait for an approver (null: never).
+    "count_hold_units": None,
+    "count_hold_value": None,
+}
+
+
+def load(conn: sqlite3.Connection) -> dict[str, Any]:
+    out = copy.deepcopy(DEFAULTS)
+    for key, value in conn.execute("SELECT key, value FROM wf_settings"):
+        if key in DEFAULTS:
+            out[key] = json.loads(value)
+    return out
+
+
+def validate(changes: Any) -> dict[str, Any]:
+    if not isinstance(changes, dict) or not changes:
+        raise WorkflowError(400, "bad_request", "send a JSON object of settings to change")
+    unknown = sorted(set(changes) - set(DEFAULTS))
+    if unknown:
+        raise WorkflowError(400, "bad_request", f"unknown settings: {', '.join(unknown)}")
+    for key, value in changes.items():
+        default = DEFAULTS[key]
+        if value is None or default is None:
+            continue
+        if isinstance(default, bool) != isinstance(value, bool) or (
+            isinstance(default, (int, float))
+            and not isinstance(default, bool)
+            and not isinstance(value, (int, float))
+        ):
+            raise WorkflowError(400, "bad_request", f"{key} must be like {default!r}")
+        if isinstance(default, (list, dict)) and type(value) is not type(default):
+            raise WorkflowError(400, "bad_request", f"{key} must be a {type(default).__name__}")
+    tiers = [changes.get("po_approval_tiers")]
+    tiers += list((changes.get("po_category_tiers") or {}).values())
+    for t in tiers:
+        if t is not None:
+            check_tiers(t)
+    if changes.get("po_over_receipt") not in (None, "flag", "accept"):
+        raise WorkflowError(400, "bad_request", "po_over_receipt must be flag or accept")
+    return changes
+
+
+def check_tiers(tiers: Any) -> None:
+    ok = isinstance(tiers, list) and tiers
+    for t in tiers if ok else []:
+        ok = ok and isinstance(t, dict) and isinstance(t.get("approvals"), int)
+        ok = ok and (t.get("up_to") is None or isinstance(t.get("up_to"), (int, float)))
+    if not ok or tiers[-1].get("up_to") is not None:
+        raise WorkflowError(
+            400,
+            "bad_request",
+            'approval tiers: a list of {"up_to": amount|null, "approvals": n}, last up_to null',
+        )
+
+
+def save(conn: sqlite3.Connection, changes: dict[str, Any]) -> None:
+    conn.executemany(
+        "INSERT INTO wf_settings (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [(k, json.dumps(v)) for k, v in changes.items()],
+    )

@@ -1,0 +1,144 @@
+"""Fixtures for workflow tests: a real central (ledger, engine, ingest, mosquitto) in-process,
+tokens for every role, and a helper that feeds handheld events through the real ingest."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import sqlite3
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from central import api, auth, ledger
+from central.app import create_app, load_state, start_ingest
+from tallyman import wire
+
+
+def wait_for(pred, timeout: float = 10.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Central:
+    state: object
+    client: object
+    tokens: dict[str, str]
+    _seqs: dict[str, itertools.count] = field(default_factory=dict)
+
+    def call(self, method: str, path: str, who: str | None = None, json=None, status=None):
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        r = self.client.open(f"/api{path}", method=method, headers=headers, json=json)
+        if status is not None:
+            assert r.status_code == status, (method, path, r.status_code, r.get_json())
+        return r
+
+    def get(self, path: str):
+        r = self.client.get(f"/api{path}")
+        assert r.status_code == 200, (path, r.get_json())
+        return r.get_json()
+
+    def feed(self, site: str, device: str, events: list[dict]) -> list[int]:
+        """Send handheld events through the ingest queue; wait until they are committed and the
+        workflows have seen them. Returns the seqs used."""
+        counter = self._seqs.setdefault(device, itertools.count(1))
+        evs = []
+        for ev in events:
+            e = {"ts": wire.now_ts(), **ev}
+            e.setdefault("seq", next(counter))
+            evs.append(e)
+        ing = self.state.ingest
+        ing.submit(wire.movements_topic(site, device), wire.encode_movements(site, device, evs))
+        conn = sqlite3.connect(self.state.db_path)
+        try:
+            for e in evs:
+                wait_for(
+                    lambda e=e: conn.execute(
+                        "SELECT 1 FROM movements WHERE device = ? AND seq = ? UNION "
+                        "SELECT 1 FROM dead_letters WHERE device = ? AND seq = ?",
+                        (device, e["seq"], device, e["seq"]),
+                    ).fetchone(),
+                    what=f"{device} #{e['seq']} in the ledger",
+                )
+        finally:
+            conn.close()
+        self.settle()
+        return [e["seq"] for e in evs]
+
+    def settle(self) -> None:
+        """Wait until central's own movements landed and the workflows scanned the ledger."""
+        wf = self.state.workflows
+
+        def done() -> bool:
+            conn = wf.store.conn()
+            pending = conn.execute(
+                "SELECT count(*) FROM wf_outbox WHERE status = 'pending'"
+            ).fetchone()[0]
+            scanned = wf.scanned_upto
+            return pending == 0 and scanned >= self.state.ingest.last_id and wf.ingest.queue.empty()
+
+        wait_for(done, what="workflows to settle")
+        wf.catch_up()
+
+    def stock(self, sku: str, site: str | None = None, loc: str | None = None) -> dict:
+        params = (
+            f"?sku={sku}"
+            + (f"&loc={loc}" if loc else "")
+            + (f"&site={site}&by=site" if site and not loc else "")
+        )
+        rows = self.get(f"/stock{params}")["rows"]
+        return (
+            rows[0]
+            if rows
+            else {"on_hand": 0, "reserved": 0, "available": 0, "in_transit": 0, "on_order": 0}
+        )
+
+
+@pytest.fixture
+def central(broker, catalogue):
+    conn = ledger.connect(catalogue)
+    tokens = {
+        "staff": auth.create_token(conn, "staff", "sam"),
+        "staff2": auth.create_token(conn, "staff", "sue"),
+        "planner": auth.create_token(conn, "planner", "pat"),
+        "approver": auth.create_token(conn, "approver", "ann"),
+        "approver2": auth.create_token(conn, "approver", "abe"),
+        "admin": auth.create_token(conn, "admin", "ada"),
+    }
+    conn.close()
+    state = load_state(str(catalogue))
+    start_ingest(state, broker.central_url)
+    assert state.bus.wait_connected(10)
+    app = create_app(state)
+    central = Central(state, app.test_client(), tokens)
+    yield central
+    state.bus.stop()
+    state.ingest.stop()
+    state.workflows.stop()
+    planning = getattr(state, "planning", None)
+    if planning is not None:
+        planning.stop()
+        # PlanningService.stop leaves its connections open, and one open connection keeps every
+        # closed connection's file handles to the same ledger open too (SQLite defers closing
+        # them while the inode has locks): hundreds of tests would run paho out of select()'s
+        # 1024 descriptors. Close them once its threads are gone.
+        if not any(t.is_alive() for t in getattr(planning, "_threads", [])):
+            for name in ("_conn", "_pass_conn"):
+                conn = getattr(planning, name, None)
+                if conn is not None:
+                    conn.close()
+    state.ingest.conn.close()  # Ingest.stop leaves it open; hundreds of tests run out of fds
+    reader = getattr(api._local, "conn", None)  # the API's per-thread read connection
+    if reader is not None:
+        reader.close()
+        api._local.conn = None
+    central.state = central.client = None
+    del state, app
+    gc.collect()  # services hold reference cycles: free their connections now, not later
