@@ -29,6 +29,8 @@ def reader():
     path = current_app.config["DB_PATH"]
     conn = getattr(_local, "conn", None)
     if conn is None or getattr(_local, "path", None) != path:
+        if conn is not None:
+            conn.close()  # a test or a second app on another ledger: don't leak the old one
         conn = _local.conn = ledger.reader(path)
         _local.path = path
     return conn

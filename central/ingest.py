@@ -137,6 +137,8 @@ class Ingest:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=10)
+        if self._thread is None or not self._thread.is_alive():
+            self.conn.close()  # SQLite keeps file handles while any connection is open
 
     def run(self) -> None:
         while not self._stop.is_set():

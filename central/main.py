@@ -7,7 +7,7 @@ import logging
 import signal
 import threading
 
-from werkzeug.serving import make_server
+import waitress
 
 from central.app import create_app, load_state, start_ingest
 
@@ -28,15 +28,20 @@ def main(argv: list[str]) -> int:
     state = load_state(args.db, args.planning_config)
     start_ingest(state, args.broker)
     host, port = parse_hostport(args.http)
-    server = make_server(host, port, create_app(state), threaded=True)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # waitress, not werkzeug's dev server: it keeps connections alive and serves the
+    # reservation load (thousands of requests a second) that werkzeug cannot.
+    server = waitress.create_server(create_app(state), host=host, port=port, threads=32)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"central: API on http://{host}:{server.server_port}/api/health", flush=True)
+    threading.Thread(target=server.run, daemon=True).start()
+    print(f"central: API on http://{host}:{server.effective_port}/api/health", flush=True)
     stop.wait()
-    server.shutdown()
+    server.close()
     state.bus.stop()
+    for part in (state.planning, state.workflows):
+        if part is not None:
+            part.stop()
     state.ingest.stop()
     return 0

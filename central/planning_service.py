@@ -285,6 +285,11 @@ class PlanningService:
         for t in self._threads:
             t.join(timeout=10)
         self.webhooks.stop()
+        if not any(t.is_alive() for t in self._threads):
+            for conn in (self._conn, self._pass_conn):
+                if conn is not None:
+                    conn.close()
+            self._conn = self._pass_conn = None
 
     def wait_ready(self, timeout: float) -> bool:
         """Wait until the history is loaded and the first pass has run."""

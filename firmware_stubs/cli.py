@@ -103,8 +103,10 @@ def barcode_main(argv: list[str]) -> int:
             return
         if not stub.host_connected():
             p.err(f"waiting for a host to open {stub.path} …")
-            while stub.plugged and not stub.wait_for_host(1.0):
-                pass
+        # Even with the port open, the host may not have flushed its input yet (pyserial does
+        # that last in open()): wait_for_host waits for that flush once per connection.
+        while stub.plugged and not stub.wait_for_host(1.0):
+            pass
         stub.scan(text, split)
         counts["sent"] += 1
 

@@ -128,7 +128,7 @@ class PtyDevice:
             return False
         return not any(ev & select.POLLHUP for _, ev in events)
 
-    def wait_for_host(self, timeout: float = 5.0, settle: float = 3.0) -> bool:
+    def wait_for_host(self, timeout: float = 5.0, settle: float = 1.0) -> bool:
         """Block until a host has the port open and is ready to read.
 
         pyserial's open() flushes the port's input queue as its last step, which would eat
