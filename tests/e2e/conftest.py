@@ -36,6 +36,16 @@ def kill9(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
+def stop(proc: subprocess.Popen | None) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within 10 s."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            kill9(proc)
+
+
 def get_json(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=10) as r:
         return json.loads(r.read())
@@ -62,12 +72,7 @@ class Central:
         kill9(self.proc)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                kill9(self.proc)
+        stop(self.proc)
 
 
 @dataclass
@@ -95,12 +100,7 @@ class EdgeProc:
         kill9(self.proc)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                kill9(self.proc)
+        stop(self.proc)
 
     def queue_length(self) -> int:
         with contextlib.closing(sqlite3.connect(self.outbox, timeout=10)) as conn:
