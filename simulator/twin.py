@@ -211,6 +211,15 @@ class Twin:
         self.dispatch(lane, qty, day, lateral=True)
         return True
 
+    def transfer_rows_buffer(self) -> np.ndarray:
+        """A (rows, 4) buffer that lateral-strategy kernels fill with (src, dst, sku, qty)."""
+        return np.zeros((max(2 * self.net.n_sites * self.net.n_skus, 16), 4), np.int64)
+
+    def transfer_rows(self, day: int, rows: np.ndarray, count: int) -> None:
+        """`transfer_list` over the first `count` rows of a `transfer_rows_buffer`."""
+        if count:
+            self.transfer_list(day, rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], count)
+
     def transfer_list(self, day: int, src, dst, sku, qty, count: int) -> None:
         """Apply a strategy kernel's transfer rows (src, dst, sku, qty): stock leaves the
         donors now, and each (src, dst) pair becomes one shipment on its lane. Rows on closed

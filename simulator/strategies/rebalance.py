@@ -115,7 +115,7 @@ def install(twin, params: dict) -> None:
     period = int(params["period_days"])
     if period < 1:
         raise ValueError("[strategy.rebalance] period_days must be at least 1")
-    out = np.zeros((max(2 * net.n_sites * net.n_skus, 16), 4), np.int64)
+    out = twin.transfer_rows_buffer()
 
     def process():
         for day in range(0, twin.days, period):
@@ -130,9 +130,6 @@ def install(twin, params: dict) -> None:
                 params["tolerance_days"],
                 out,
             )
-            if count:
-                twin.transfer_list(
-                    day, out[:count, 0], out[:count, 1], out[:count, 2], out[:count, 3], count
-                )
+            twin.transfer_rows(day, out, count)
 
     twin.env.process(process())

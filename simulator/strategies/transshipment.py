@@ -91,7 +91,7 @@ def install(twin, params: dict) -> None:
     net = twin.net
     if net.pools.sum() < 2:
         return
-    out = np.zeros((max(2 * net.n_sites * net.n_skus, 16), 4), np.int64)
+    out = twin.transfer_rows_buffer()
 
     def process():
         for day in range(twin.days):
@@ -108,9 +108,6 @@ def install(twin, params: dict) -> None:
                 params["keep_days"],
                 out,
             )
-            if count:
-                twin.transfer_list(
-                    day, out[:count, 0], out[:count, 1], out[:count, 2], out[:count, 3], count
-                )
+            twin.transfer_rows(day, out, count)
 
     twin.env.process(process())
