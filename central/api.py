@@ -133,25 +133,9 @@ def stock():
     return jsonify(rows=out[:limit], count=len(out), truncated=len(out) > limit)
 
 
-MOVEMENT_FIELDS = (
-    "id",
-    "device",
-    "seq",
-    "site",
-    "ts",
-    "received_at",
-    "type",
-    "sku",
-    "gtin",
-    "lot",
-    "expiry",
-    "serial",
-    "qty",
-    "delta",
-    "loc",
-    "to_loc",
-    "ref",
-    "operator",
+#: The ledger's columns as the API shows them: without the engine's internal ids and codes.
+MOVEMENT_FIELDS = ("id",) + tuple(
+    c for c in ledger.MOVEMENT_COLUMNS if c not in ("kind", "sku_id", "loc_id", "to_loc_id", "raw")
 )
 
 

@@ -328,8 +328,10 @@ class Ingest:
                     row[_DELTA] = d
                 counts.record(conn)
                 conn.executemany(ledger.INSERT_MOVEMENT, batch.rows)
+                # inside the write lock: no other writer can add rows before COMMIT
+                last_id = self._max_id()
                 first = self.last_id + 1
-                if batch.rows and self._max_id() == first + len(batch.rows) - 1:
+                if batch.rows and last_id == first + len(batch.rows) - 1:
                     ledger.write_block(conn, first, batch.columns())
                 conn.executemany(ledger.INSERT_DEAD_LETTER, batch.dead)
                 conn.executemany(
@@ -344,7 +346,6 @@ class Ingest:
                     "last_seen = excluded.last_seen",
                     batch.statuses,
                 )
-                last_id = self._max_id()  # inside the write lock: no other writer in between
                 conn.execute("COMMIT")
                 self.last_id = last_id
             except sqlite3.Error:
