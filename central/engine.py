@@ -24,15 +24,17 @@ from tallyman.wire import SIGN
 #: order, so the row carries the effect itself (see central.workflows.counts).
 COUNT_DELTA = len(TYPE_CODE)
 
-#: Kernel behaviour and sign per movement kind code (see central.stock_kernels).
+#: Kernel behaviour per movement kind code (see central.stock_kernels), and its *gain*: the
+#: change to on-hand at the movement's own location per unit of qty (0 for a count, which sets
+#: it; −1 for a putaway or a shipment, which take stock away from there).
 BEHAVIOUR = np.zeros(len(TYPE_CODE) + 1, dtype=np.int64)
-SIGNS = np.zeros(len(TYPE_CODE) + 1, dtype=np.int64)
+GAIN = np.zeros(len(TYPE_CODE) + 1, dtype=np.int64)
 for _type, _code in TYPE_CODE.items():
-    SIGNS[_code] = SIGN[_type]
     BEHAVIOUR[_code] = {"count": COUNT, "putaway": MOVE, "transfer_out": SHIP}.get(
         _type, ARRIVE if _type == "transfer_in" else ADD
     )
-BEHAVIOUR[COUNT_DELTA], SIGNS[COUNT_DELTA] = ADD, 1
+    GAIN[_code] = {COUNT: 0, MOVE: -1, SHIP: -1, ARRIVE: 1}.get(BEHAVIOUR[_code], SIGN[_type])
+BEHAVIOUR[COUNT_DELTA], GAIN[COUNT_DELTA] = ADD, 1
 
 MEASURES = ("on_hand", "reserved", "in_transit", "on_order")
 #: Measures the ledger's movements produce; the others belong to workflows (open reservations,
@@ -78,7 +80,7 @@ class StockEngine:
         if n:
             self.ensure(int(cols[0].max()), int(max(cols[1].max(), cols[2].max())))
             with self.lock:
-                apply_movements(self.on_hand, self.in_transit, *cols, BEHAVIOUR, SIGNS, delta)
+                apply_movements(self.on_hand, self.in_transit, *cols, BEHAVIOUR, GAIN, delta)
                 self.applied += n
         return delta
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from central import ledger
-from central.engine import BEHAVIOUR, SIGNS, StockEngine
+from central.engine import BEHAVIOUR, GAIN, StockEngine
 from central.stock_kernels import apply_movements, apply_movements_py, as_columns
 
 T = ledger.TYPE_CODE
@@ -32,8 +32,8 @@ def test_kernel_matches_reference():
     a = [np.zeros((31, 7), np.int64) for _ in range(2)]
     b = [np.zeros((31, 7), np.int64) for _ in range(2)]
     da, db = np.empty(20_000, np.int64), np.empty(20_000, np.int64)
-    apply_movements(*a, *cols, BEHAVIOUR, SIGNS, da)
-    apply_movements_py(*b, *cols, BEHAVIOUR, SIGNS, db)
+    apply_movements(*a, *cols, BEHAVIOUR, GAIN, da)
+    apply_movements_py(*b, *cols, BEHAVIOUR, GAIN, db)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert np.array_equal(da, db)
     assert (a[1] >= 0).all()  # in transit never negative

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from central import ledger
-from central.engine import BEHAVIOUR, COUNT_DELTA, SIGNS
+from central.engine import BEHAVIOUR, COUNT_DELTA, GAIN
 from central.stock_kernels import ADD, ARRIVE, MOVE, SHIP
 from central.workflows import WorkflowError, states
 from central.workflows.db import Actor, audit, one, rows
@@ -160,7 +160,7 @@ def plan(conn: sqlite3.Connection, engine: Any, batch: Any, hold: HoldRule | Non
             continue
         b = BEHAVIOUR[k]
         if at_c:
-            effect = int(SIGNS[k]) * q if b == ADD else (q if b == ARRIVE else -q)
+            effect = int(GAIN[k]) * q
             if b in (ADD, ARRIVE, MOVE, SHIP):
                 value[(s, c)] = current((s, c)) + effect
                 history[(s, c)].append((key, effect))

@@ -7,7 +7,7 @@ Baselines measured in the same run:
 - numpy's best vectorised form, `np.bincount` on flat indices of the signed quantities (it cannot
   express counts, so it does less work than the kernel), target: the kernel no slower.
 
-Usage: .venv/bin/python scripts/bench/bench_engine.py [--n 10000000] [--runs 3] [--rebuild]
+Usage: .venv/bin/python scripts/bench/bench_engine.py [--n 10000000] [--runs 7] [--rebuild]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from central import ledger  # noqa: E402
-from central.engine import BEHAVIOUR, SIGNS, StockEngine  # noqa: E402
+from central.engine import BEHAVIOUR, GAIN, StockEngine  # noqa: E402
 from central.stock_kernels import apply_movements, apply_movements_py, as_columns  # noqa: E402
 
 N_ITEMS, N_LOCS = 100_000, 100
@@ -67,21 +67,22 @@ def bench_apply(n: int, runs: int) -> None:
     in_transit = np.zeros_like(on_hand)
     delta = np.empty(n, np.int64)
     none = np.empty(0, np.int64)
-    apply_movements(on_hand, in_transit, *(c[:10] for c in cols), BEHAVIOUR, SIGNS, delta[:10])
-    sku, loc, _, kind, qty = cols
+    apply_movements(on_hand, in_transit, *(c[:10] for c in cols), BEHAVIOUR, GAIN, delta[:10])
+    # numpy gets the columns as intp, its own best case (bincount converts anything else)
+    sku, loc, _, kind, qty = (c.astype(np.int64) for c in cols)
     timings: dict[str, list[float]] = {"kernel": [], "kernel+delta": [], "numpy": [], "bc": []}
-    for _ in range(runs):
+    for _ in range(runs):  # interleaved, so a noisy neighbour slows both alike
         t0 = time.perf_counter()
-        apply_movements(on_hand, in_transit, *cols, BEHAVIOUR, SIGNS, none)
+        apply_movements(on_hand, in_transit, *cols, BEHAVIOUR, GAIN, none)
         timings["kernel"].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        apply_movements(on_hand, in_transit, *cols, BEHAVIOUR, SIGNS, delta)
+        apply_movements(on_hand, in_transit, *cols, BEHAVIOUR, GAIN, delta)
         timings["kernel+delta"].append(time.perf_counter() - t0)
         # numpy's best vectorised form from the same columns: flat indices, signed weights,
         # one bincount, added into the stock (counts treated as adds: it cannot express them)
         t0 = time.perf_counter()
         flat = sku * (N_LOCS + 1) + loc
-        weights = SIGNS[kind] * qty
+        weights = GAIN[kind] * qty
         t1 = time.perf_counter()
         out = np.bincount(flat, weights=weights, minlength=on_hand.size)
         t2 = time.perf_counter()
@@ -91,16 +92,23 @@ def bench_apply(n: int, runs: int) -> None:
         del out, flat, weights
     m = 200_000
     t0 = time.perf_counter()
-    apply_movements_py(on_hand, in_transit, *(c[:m] for c in cols), BEHAVIOUR, SIGNS, delta[:m])
+    py_cols = (c[:m] for c in (sku, loc, cols[2].astype(np.int64), kind, qty))
+    apply_movements_py(on_hand, in_transit, *py_cols, BEHAVIOUR, GAIN, delta[:m])
     py_t = (time.perf_counter() - t0) * n / m
     med = {k: statistics.median(v) for k, v in timings.items()}
     nb = med["kernel"]
+    ratios = [nv / kv for nv, kv in zip(timings["numpy"], timings["kernel"], strict=True)]
     print(f"apply {n:,} movements (store mix, counts included), median of {runs}:")
     print(f"  numba kernel          {nb:7.3f} s  {n / nb / 1e6:6.1f} M movements/s")
     print(f"  numba kernel + deltas {med['kernel+delta']:7.3f} s  (what ingest runs)")
     print(
         f"  numpy vectorised      {med['numpy']:7.3f} s  (index + weights + bincount + add; "
         f"bincount alone {med['bc']:.3f} s; adds only)  numpy/kernel = {med['numpy'] / nb:.2f}×"
+    )
+    print(
+        f"  numpy/kernel per interleaved run: median {statistics.median(ratios):.2f}×, "
+        f"range {min(ratios):.2f}–{max(ratios):.2f}×; numpy's fastest run / kernel's fastest "
+        f"{min(timings['numpy']) / min(timings['kernel']):.2f}×"
     )
     print(
         f"  plain Python loop     {py_t:7.1f} s  (scaled from {m:,})  "
@@ -170,7 +178,7 @@ def bench_rebuild(n: int) -> None:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--n", type=int, default=10_000_000)
-    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--runs", type=int, default=7)
     p.add_argument("--rebuild", action="store_true", help="also build and replay a ledger")
     args = p.parse_args()
     bench_apply(args.n, args.runs)
