@@ -144,7 +144,7 @@ def import_stock(db: sqlite_utils.Database, path: Path) -> int:
                 [IMPORT_DEVICE, seq, site, now, now, "count", code, sku, items[sku], None, lot]
                 + [expiry, None, qty, 0, loc, loc_ids[loc], None, 0, path.name, None, None]
             )
-        conn.executemany(ledger.INSERT_MOVEMENT, records)
+        ledger.insert_movements(conn, records)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

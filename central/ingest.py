@@ -26,7 +26,7 @@ from central.catalog import Catalog
 from central.engine import COUNT_DELTA, StockEngine
 from central.workflows import counts as count_rules
 from central.workflows import schema as workflow_schema
-from tallyman import wire
+from tallyman import sqlbulk, wire
 from tallyman.wire import WireError
 
 log = logging.getLogger("tallyman.ingest")
@@ -327,24 +327,30 @@ class Ingest:
                 for row, d in zip(batch.rows, delta.tolist(), strict=True):
                     row[_DELTA] = d
                 counts.record(conn)
-                conn.executemany(ledger.INSERT_MOVEMENT, batch.rows)
+                # many rows per statement, never executemany: see tallyman.sqlbulk
+                ledger.insert_movements(conn, batch.rows)
                 # inside the write lock: no other writer can add rows before COMMIT
                 last_id = self._max_id()
                 first = self.last_id + 1
                 if batch.rows and last_id == first + len(batch.rows) - 1:
                     ledger.write_block(conn, first, batch.columns())
-                conn.executemany(ledger.INSERT_DEAD_LETTER, batch.dead)
-                conn.executemany(
-                    "INSERT INTO devices (device, site, upto) VALUES (?, ?, ?) "
-                    "ON CONFLICT(device) DO UPDATE SET site = excluded.site, upto = excluded.upto",
-                    [(d, self.devices[d].site, self.devices[d].upto) for d in batch.acks],
+                sqlbulk.insert_rows(
+                    conn, ledger.INSERT_DEAD_LETTER_HEAD, ledger.DEAD_LETTER_VALUES, batch.dead
                 )
-                conn.executemany(
-                    "INSERT INTO devices (device, site, state, queue, last_seen) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(device) DO UPDATE SET "
-                    "state = excluded.state, queue = excluded.queue, "
-                    "last_seen = excluded.last_seen",
+                sqlbulk.insert_rows(
+                    conn,
+                    "INSERT INTO devices (device, site, upto)",
+                    "(?, ?, ?)",
+                    [(d, self.devices[d].site, self.devices[d].upto) for d in batch.acks],
+                    " ON CONFLICT(device) DO UPDATE SET site = excluded.site, upto = excluded.upto",
+                )
+                sqlbulk.insert_rows(  # rows apply in order: a device's last status wins
+                    conn,
+                    "INSERT INTO devices (device, site, state, queue, last_seen)",
+                    "(?, ?, ?, ?, ?)",
                     batch.statuses,
+                    " ON CONFLICT(device) DO UPDATE SET state = excluded.state, "
+                    "queue = excluded.queue, last_seen = excluded.last_seen",
                 )
                 conn.execute("COMMIT")
                 self.last_id = last_id

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
+from tallyman import sqlbulk
 from tallyman.wire import TYPES
 
 #: Stable small-integer code of each movement type (stored as `movements.kind`).
@@ -143,15 +145,18 @@ MOVEMENT_COLUMNS = (
     "operator",
     "raw",
 )
-INSERT_MOVEMENT = (
-    f"INSERT INTO movements ({', '.join(MOVEMENT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(MOVEMENT_COLUMNS))})"
+INSERT_MOVEMENT_HEAD = f"INSERT INTO movements ({', '.join(MOVEMENT_COLUMNS)})"
+MOVEMENT_VALUES = f"({', '.join('?' * len(MOVEMENT_COLUMNS))})"
+INSERT_MOVEMENT = f"{INSERT_MOVEMENT_HEAD} VALUES {MOVEMENT_VALUES}"
+INSERT_DEAD_LETTER_HEAD = (
+    "INSERT INTO dead_letters (received_at, topic, device, site, seq, code, detail, event, payload)"
 )
-INSERT_DEAD_LETTER = (
-    "INSERT INTO dead_letters "
-    "(received_at, topic, device, site, seq, code, detail, event, payload) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+DEAD_LETTER_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def insert_movements(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> None:
+    """Insert ledger rows (MOVEMENT_COLUMNS order), many per statement (see tallyman.sqlbulk)."""
+    sqlbulk.insert_rows(conn, INSERT_MOVEMENT_HEAD, MOVEMENT_VALUES, rows)
 
 
 def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:

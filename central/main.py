@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 import threading
 
 import waitress
@@ -17,7 +18,14 @@ def parse_hostport(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+#: GIL switch interval for central's threads (Python's default is 5 ms). Every SQLite statement
+#: and fsync gives the GIL away; when the planning pass or the MQTT thread is busy, getting it
+#: back takes up to this long, and the ingest thread does that a dozen times per group commit.
+SWITCH_INTERVAL_S = 0.001
+
+
 def main(argv: list[str]) -> int:
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     p = argparse.ArgumentParser(prog="tallyman central")
     p.add_argument("--db", required=True, help="ledger SQLite file (created if missing)")
     p.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://[user:pw@]host:port")

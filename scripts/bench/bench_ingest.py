@@ -79,6 +79,18 @@ def queue_total(tmp: Path, devices: int) -> int:
     return total
 
 
+def wait_started(api: str, timeout: float = 120) -> None:
+    """Until central's start-up planning pass is done: the target is *sustained* throughput, so
+    the one-off warm-up (Numba cache loads, the first full pass) stays out of the window."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{api}/planning/status", timeout=10) as r:
+            if json.loads(r.read()).get("last_pass"):
+                return
+        time.sleep(0.05)
+    raise TimeoutError("central's first planning pass did not finish")
+
+
 def applied(api: str) -> int:
     with urllib.request.urlopen(f"{api}/health", timeout=10) as r:
         return json.loads(r.read())["movements_applied"]
@@ -101,6 +113,7 @@ def run_pipeline(devices: int, per_device: int) -> float:
             procs.append(central)
             wait_port("127.0.0.1", port, 60, central)
             api = f"http://127.0.0.1:{port}/api"
+            wait_started(api)
             base = applied(api)
             for d in range(devices):
                 procs.append(
