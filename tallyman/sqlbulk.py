@@ -3,11 +3,11 @@
 Why this exists: Python's sqlite3 releases the GIL around every `sqlite3_step`, and
 `executemany` steps once per row. When another thread of the same process is busy in Python (a
 planning pass, the MQTT network thread), each row must wait to get the GIL back, up to the
-interpreter's switch interval (5 ms by default): a 5,000-row `executemany` that takes 40 ms alone
-was measured going from 118,000 rows/s alone to 350 rows/s beside one busy thread
-(`scripts/bench/bench_gil_convoy.py`). One
-`INSERT … VALUES (…), (…), …` statement per ROWS_PER_STATEMENT rows steps once per statement, so
-the same insert keeps its speed whatever the other threads do. SQL text stays parameterised.
+interpreter's switch interval (5 ms by default): executemany of ledger rows was measured going
+from 118,000 rows/s alone to 350 rows/s beside one busy thread
+(`scripts/bench/bench_gil_convoy.py`). One `INSERT … VALUES (…), (…), …` statement per
+ROWS_PER_STATEMENT rows steps once per statement, so the same insert keeps its speed whatever
+the other threads do. SQL text stays parameterised.
 """
 
 from __future__ import annotations
