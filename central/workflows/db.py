@@ -75,10 +75,9 @@ class Store:
         conn.execute("COMMIT")
 
 
-AUDIT_SQL = (
-    "INSERT INTO audit (ts, actor, role, action, target, detail, remote_addr) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+AUDIT_HEAD = "INSERT INTO audit (ts, actor, role, action, target, detail, remote_addr)"
+AUDIT_VALUES = "(?, ?, ?, ?, ?, ?, ?)"
+AUDIT_SQL = f"{AUDIT_HEAD} VALUES {AUDIT_VALUES}"
 
 
 def audit(

@@ -31,10 +31,20 @@ from central import ledger
 from central.catalog import Catalog
 from central.engine import StockEngine
 from central.workflows import WorkflowError, states
-from central.workflows.db import AUDIT_SQL, Actor, audit, audit_row, engine_tx, one, rows
+from central.workflows.db import (
+    AUDIT_HEAD,
+    AUDIT_SQL,
+    AUDIT_VALUES,
+    Actor,
+    audit,
+    audit_row,
+    engine_tx,
+    one,
+    rows,
+)
 from central.workflows.movements import CentralMovements
 from central.workflows.tasks import close_task, open_task
-from tallyman import wire
+from tallyman import sqlbulk, wire
 
 log = logging.getLogger("tallyman.workflows")
 
@@ -57,7 +67,7 @@ def ts_after(seconds: float) -> str:
 
 @dataclass
 class _Rows:
-    """What one group of reservations writes, in three executemany calls."""
+    """What one group of reservations writes: reservations, their allocations, audit rows."""
 
     now: datetime
     next_id: int
@@ -70,18 +80,21 @@ class _Rows:
         self.ts = _fmt(self.now)
 
     def write(self, conn: sqlite3.Connection) -> None:
-        conn.executemany(
+        """Many rows per statement: executemany waits for the GIL per row (tallyman.sqlbulk)."""
+        sqlbulk.insert_rows(
+            conn,
             "INSERT INTO reservations (id, sku, item_id, site, partner, requested_site, channel, "
-            "qty, status, ref, created_at, created_by, expires_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+            "qty, status, ref, created_at, created_by, expires_at)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
             self.reservations,
         )
-        conn.executemany(
-            "INSERT INTO reservation_allocations (reservation_id, item_id, loc_id, qty) "
-            "VALUES (?, ?, ?, ?)",
+        sqlbulk.insert_rows(
+            conn,
+            "INSERT INTO reservation_allocations (reservation_id, item_id, loc_id, qty)",
+            "(?, ?, ?, ?)",
             self.allocations,
         )
-        conn.executemany(AUDIT_SQL, self.audit)
+        sqlbulk.insert_rows(conn, AUDIT_HEAD, AUDIT_VALUES, self.audit)
 
 
 def number(res_id: int) -> str:
