@@ -13,6 +13,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 VERSION = 1
 PREFIX = "tallyman/v1"
 
@@ -232,7 +234,7 @@ def decode_movements(topic: str, payload: bytes) -> tuple[str, str, list]:
     if kind != "movements":
         raise WireError("topic_mismatch", f"not a movements topic: {topic!r}")
     try:
-        msg = json.loads(payload)
+        msg = orjson.loads(payload)  # C parser: the largest share of ingest's per-event work
     except (ValueError, UnicodeDecodeError) as exc:
         raise WireError("malformed_payload", f"not JSON: {exc}") from None
     if not isinstance(msg, dict):
