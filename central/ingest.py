@@ -1,10 +1,14 @@
 """MQTT ingest: validate, de-duplicate on (device, seq), commit to the ledger, then acknowledge.
 
-One committer thread owns the ledger connection and the engine's writes: messages queue up from
-the MQTT thread and are committed in groups (one transaction, one fsync for many messages), which
-is what makes tens of thousands of movements a second possible on a small machine. The ack is
-published only after COMMIT returns, so an event the edge forgets is always in the ledger or in
-the dead-letter table.
+Two threads, one job each, so that the two cores both work: `ingest-prepare` decodes, validates,
+de-duplicates and resolves a group of messages (Python, holding the GIL) while `ingest` writes
+the previous group (SQLite, which gives the GIL away while it steps). Messages queue up from the
+MQTT thread and are committed in groups (one transaction, one fsync for many messages), which is
+what makes tens of thousands of movements a second possible on a small machine. The ack is
+published only after COMMIT returns, and carries the watermark as it was when its group was
+prepared, so an event the edge forgets is always in the ledger or in the dead-letter table. A
+failed commit reloads the state from the ledger and starts a new *generation*: groups prepared
+before it are dropped unacknowledged, and their edges retransmit them.
 """
 
 from __future__ import annotations
@@ -69,6 +73,11 @@ class Batch:
     dead: list[tuple] = field(default_factory=list)
     acks: dict[str, list[dict]] = field(default_factory=dict)
     statuses: list[tuple] = field(default_factory=list)
+    #: (site, upto) of each acknowledged device as of the end of this group's preparation: the
+    #: next group may already be marked in DeviceState while this one commits.
+    watermarks: dict[str, tuple[str, int]] = field(default_factory=dict)
+    retries: list[tuple[int, Future]] = field(default_factory=list)
+    gen: int = 0
 
     def add_movement(self, row: list[Any], sku_id: int, loc_id: int, to_id: int, kind: int) -> None:
         self.rows.append(row)
@@ -93,6 +102,9 @@ class Ingest:
     ):
         self.conn = ledger.connect(db_path, check_same_thread=False)
         workflow_schema.init(self.conn)  # count_records, written in the commit transaction
+        #: Reads while preparing (duplicates, catalogue misses): never the writer's connection,
+        #: which is in the middle of the previous group's transaction.
+        self.reads = ledger.reader(db_path, check_same_thread=False)
         self.engine = engine
         self.catalog = catalog
         self.publish = publish
@@ -106,7 +118,13 @@ class Ingest:
         self.last_id = self._max_id()
         self.committed = 0
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        #: Prepared groups on their way to the writer: one at a time, so that preparing never
+        #: runs more than a group ahead of the ledger.
+        self._handoff: queue.Queue[Batch] = queue.Queue(maxsize=1)
+        self._state_lock = threading.Lock()  # DeviceState and the generation
+        self._commit_lock = threading.RLock()  # the writer connection's transactions
+        self._gen = 0
 
     def _load_devices(self) -> dict[str, DeviceState]:
         return {
@@ -127,57 +145,108 @@ class Ingest:
         self.queue.put(("retry", dead_letter_id, fut))
         return fut
 
-    # --- the committer thread -------------------------------------------------------------
+    # --- the two threads ------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="ingest", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._prepare_loop, name="ingest-prepare", daemon=True),
+            threading.Thread(target=self._commit_loop, name="ingest", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=10)
-        if self._thread is None or not self._thread.is_alive():
+        for t in self._threads:
+            t.join(timeout=10)
+        if not any(t.is_alive() for t in self._threads):
             self.conn.close()  # SQLite keeps file handles while any connection is open
+            self.reads.close()
 
-    def run(self) -> None:
+    def _prepare_loop(self) -> None:
+        while not self._stop.is_set():
+            items = self._next_group()
+            if not items:
+                continue
+            try:
+                batch = self.prepare(items)
+            except Exception:  # the ingest must outlive any one bad group
+                log.exception("preparing an ingest group failed; edges will retransmit")
+                continue
+            while not self._stop.is_set():
+                try:
+                    self._handoff.put(batch, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+
+    def _next_group(self) -> list[tuple]:
+        """What has queued up, up to MAX_GROUP_EVENTS (empty after 0.2 s of nothing)."""
+        try:
+            items = [self.queue.get(timeout=0.2)]
+        except queue.Empty:
+            return []
+        events = 0
+        while events < MAX_GROUP_EVENTS:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            items.append(item)
+            events += len(item[2]) // 120 if item[0] == "msg" else 1
+        return items
+
+    def _commit_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                first = self.queue.get(timeout=0.2)
+                batch = self._handoff.get(timeout=0.2)
             except queue.Empty:
-                self.tail_if_needed()
-                continue
-            items, events = [first], 0
-            while events < MAX_GROUP_EVENTS:
-                try:
-                    item = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                items.append(item)
-                events += len(item[2]) // 120 if item[0] == "msg" else 1
+                batch = None
             try:
-                self.process(items)
+                if batch is None:
+                    self.tail_if_needed()
+                else:
+                    self.commit(batch)
             except Exception:  # the ingest must outlive any one bad group
                 log.exception("ingest group failed; engine rebuilt, edges will retransmit")
 
     def process(self, items: list[tuple]) -> Batch:
-        batch = Batch()
-        now = wire.now_ts()
-        retries = []
-        for item in items:
-            if item[0] == "msg":
-                self._message(batch, now, item[1], item[2])
-            elif item[0] == "status":
-                self._status(batch, now, item[1], item[2])
-            else:
-                retries.append((item[1], item[2]))
-        self._commit(batch)
-        for dl_id, fut in retries:
-            try:
-                fut.set_result(self._retry(dl_id))
-            except Exception as exc:  # reported to the API caller, never a stack trace
-                fut.set_exception(exc)
+        """Prepare and commit one group in the calling thread (tests, benchmarks, tools)."""
+        batch = self.prepare(items)
+        self.commit(batch)
         return batch
+
+    def prepare(self, items: list[tuple]) -> Batch:
+        """Decode, validate, de-duplicate and resolve a group: everything before the ledger."""
+        with self._state_lock:
+            batch = Batch(gen=self._gen)
+            now = wire.now_ts()
+            for item in items:
+                if item[0] == "msg":
+                    self._message(batch, now, item[1], item[2])
+                elif item[0] == "status":
+                    self._status(batch, now, item[1], item[2])
+                else:
+                    batch.retries.append((item[1], item[2]))
+            batch.watermarks = {d: (self.devices[d].site, self.devices[d].upto) for d in batch.acks}
+        return batch
+
+    def commit(self, batch: Batch) -> None:
+        """Write a prepared group, acknowledge it, then run the dead-letter retries it carried."""
+        with self._commit_lock:
+            if batch.gen != self._gen:  # prepared against state a failed commit threw away
+                _fail(batch.retries, "the ingest restarted after a failed commit; retry")
+                return
+            try:
+                self._commit(batch)
+            except BaseException:
+                _fail(batch.retries, "the ingest could not commit; retry")
+                raise
+            for dl_id, fut in batch.retries:
+                try:
+                    fut.set_result(self._retry(dl_id))
+                except Exception as exc:  # reported to the API caller, never a stack trace
+                    fut.set_exception(exc)
 
     def _message(self, batch: Batch, now: str, topic: str, payload: bytes) -> None:
         try:
@@ -207,7 +276,7 @@ class Ingest:
                 self._duplicate(batch, now, topic, device, site, ev, rejected)
                 continue
             try:
-                row, ids = self._resolve(ev, device, site, now)
+                row, ids = self._resolve(self.reads, ev, device, site, now)
             except WireError as exc:
                 batch.dead.append(
                     (now, topic, device, site, seq, exc.code, exc.detail, _dump(ev), None)
@@ -220,18 +289,18 @@ class Ingest:
     def _duplicate(self, batch, now, topic, device, site, ev, rejected) -> None:
         """A seq central already has: a retransmit (identical, ack again) or a replay (reject)."""
         seq = ev["seq"]
-        stored = self.conn.execute(
+        stored = self.reads.execute(
             "SELECT ts, type, qty, loc, kind FROM movements WHERE device = ? AND seq = ?",
             (device, seq),
         ).fetchone()
         if stored is not None:  # a late or held count stores its change, not what was counted
             qty = stored[2]
             if stored[4] == COUNT_DELTA:
-                qty = count_rules.counted_qty(self.conn, device, seq)
+                qty = count_rules.counted_qty(self.reads, device, seq)
             stored = (stored[0], stored[1], qty, stored[3])
         earlier = None
         if stored is None:
-            earlier = self.conn.execute(
+            earlier = self.reads.execute(
                 "SELECT code, detail, event FROM dead_letters WHERE device = ? AND seq = ? "
                 "ORDER BY id LIMIT 1",
                 (device, seq),
@@ -252,24 +321,27 @@ class Ingest:
         elif earlier is not None:  # a retransmit of a rejected event: the edge missed that ack
             rejected.append(wire.rejection(seq, earlier[0], earlier[1]))
 
-    def _resolve(self, ev: dict, device: str, site: str, now: str) -> tuple[list, tuple]:
-        """Validate one event and resolve its item and locations to ledger ids."""
+    def _resolve(
+        self, conn: sqlite3.Connection, ev: dict, device: str, site: str, now: str
+    ) -> tuple[list, tuple]:
+        """Validate one event and resolve its item and locations to ledger ids (`conn` reads
+        the master data the catalogue has not cached yet)."""
         wire.validate_event(ev, site)
         sku, gtin = ev.get("sku"), ev.get("gtin")
         if sku is None:
-            sku = self.catalog.sku_for_gtin(self.conn, gtin)
+            sku = self.catalog.sku_for_gtin(conn, gtin)
             if sku is None:
                 raise WireError("unknown_gtin", f"GTIN {gtin} is not in the item master")
-        item_id = self.catalog.item_id(self.conn, sku)
+        item_id = self.catalog.item_id(conn, sku)
         if item_id is None:
             raise WireError("unknown_sku", f"SKU {sku} is not in the item master")
-        loc_id = self.catalog.location_id(self.conn, ev["loc"])
+        loc_id = self.catalog.location_id(conn, ev["loc"])
         if loc_id is None:
             raise WireError("unknown_location", f"location {ev['loc']} is not in master data")
         to_loc = ev.get("to_loc")
         to_id = 0
         if to_loc is not None:
-            to_id = self.catalog.location_id(self.conn, to_loc) or 0
+            to_id = self.catalog.location_id(conn, to_loc) or 0
             if not to_id:
                 raise WireError("unknown_location", f"location {to_loc} is not in master data")
         kind = ledger.TYPE_CODE[ev["type"]]
@@ -341,7 +413,7 @@ class Ingest:
                     conn,
                     "INSERT INTO devices (device, site, upto)",
                     "(?, ?, ?)",
-                    [(d, self.devices[d].site, self.devices[d].upto) for d in batch.acks],
+                    [(d, site, upto) for d, (site, upto) in batch.watermarks.items()],
                     " ON CONFLICT(device) DO UPDATE SET site = excluded.site, upto = excluded.upto",
                 )
                 sqlbulk.insert_rows(  # rows apply in order: a device's last status wins
@@ -361,8 +433,8 @@ class Ingest:
                 raise
         self.committed += len(batch.rows)
         for device, rejected in batch.acks.items():
-            st = self.devices[device]
-            self.publish(wire.ack_topic(st.site, device), wire.encode_ack(st.upto, rejected))
+            site, upto = batch.watermarks[device]
+            self.publish(wire.ack_topic(site, device), wire.encode_ack(upto, rejected))
         if batch.rows:
             for subscriber in self.subscribers:
                 try:
@@ -371,11 +443,14 @@ class Ingest:
                     log.exception("commit subscriber %r failed", subscriber)
 
     def _reload(self) -> None:
-        """After a failed commit, memory is ahead of the ledger: reload both from the ledger."""
-        self.devices = self._load_devices()
-        self.catalog.refresh(self.conn)
-        self.engine.rebuild(self.conn, self.catalog.max_item_id, self.catalog.max_loc_id)
-        self.last_id = self._max_id()
+        """After a failed commit, memory is ahead of the ledger: reload both from the ledger,
+        and start a generation so that groups prepared against the old state are dropped."""
+        with self._state_lock:
+            self._gen += 1
+            self.devices = self._load_devices()
+            self.catalog.refresh(self.conn)
+            self.engine.rebuild(self.conn, self.catalog.max_item_id, self.catalog.max_loc_id)
+            self.last_id = self._max_id()
 
     def _max_id(self) -> int:
         return self.conn.execute("SELECT coalesce(max(id), 0) FROM movements").fetchone()[0]
@@ -400,8 +475,9 @@ class Ingest:
         log.info("applied %d movements written by another process", len(rows))
 
     def tail_if_needed(self) -> None:
-        if self._max_id() > self.last_id:
-            self._commit(Batch())
+        with self._commit_lock:
+            if self._max_id() > self.last_id:
+                self._commit(Batch())
 
     # --- dead-letter retry ----------------------------------------------------------------
 
@@ -428,7 +504,7 @@ class Ingest:
         batch = Batch()
         try:
             if exists is None:
-                mrow, ids = self._resolve(ev, device, site, now)
+                mrow, ids = self._resolve(self.conn, ev, device, site, now)
                 batch.add_movement(mrow, *ids)
         except WireError as exc:
             self.conn.execute(
@@ -444,6 +520,11 @@ class Ingest:
             (now, dl_id),
         )
         return {"id": dl_id, "status": "resolved"}
+
+
+def _fail(retries: list[tuple[int, Future]], why: str) -> None:
+    for _, fut in retries:
+        fut.set_exception(RuntimeError(why))
 
 
 def _topic_ids(topic: str) -> tuple[str | None, str | None]:

@@ -243,9 +243,11 @@ def count_movements(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM movements").fetchone()[0]
 
 
-def reader(path: str | Path) -> sqlite3.Connection:
+def reader(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
     """A read-only connection for API threads (WAL lets it read while ingest writes)."""
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    conn = sqlite3.connect(
+        str(path), timeout=30, isolation_level=None, check_same_thread=check_same_thread
+    )
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA query_only=1")
     return conn
