@@ -16,11 +16,14 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from edge.decoder import DecodeError, decode
+from edge.epc import decode_epc
 from edge.framing import framing_preset
 from edge.outbox import Outbox
 from edge.publisher import Publisher
+from edge.rfid_reader import RfidDriver
+from edge.scan import Scan
 from edge.serial_reader import SerialReader
-from edge.workflow import Workflow
+from edge.workflow import MODES, Workflow
 from tallyman import wire
 
 log = logging.getLogger("tallyman.edge")
@@ -47,6 +50,7 @@ class Edge:
     publisher: Publisher
     screen: Screen
     reader: SerialReader | None = None
+    rfid: RfidDriver | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def on_frame(self, text: str) -> None:
@@ -56,11 +60,32 @@ class Edge:
         if self.reader is not None:
             self.reader.write_reply(ok, message)
 
+    def on_tag(self, epc_hex: str) -> None:
+        """A tag entered the RFID reader's field (already filtered by RSSI and time window)."""
+        with self.lock:
+            ok, message = self.tag(epc_hex)
+        self.screen.show("OK" if ok else "ERR", f"RFID {message}")
+
     def scan(self, text: str) -> tuple[bool, str]:
         try:
             decoded = decode(text)
         except DecodeError as exc:
             return False, f"{exc.code}: {exc.detail}"
+        return self._record(decoded, text)
+
+    def tag(self, epc_hex: str) -> tuple[bool, str]:
+        """An EPC as a scan: an SGTIN is a serialised item, an SSCC a pallet label."""
+        try:
+            epc = decode_epc(epc_hex)
+        except DecodeError as exc:
+            return False, f"{epc_hex}: {exc.code}: {exc.detail}"
+        raw = f"epc:{epc_hex}"
+        if "sscc" in epc:
+            return self._record(Scan("sscc", "epc", sscc=epc["sscc"], raw=raw), raw)
+        item = Scan("item", "epc", gtin=epc["gtin"], serial=epc["serial"], raw=raw)
+        return self._record(item, raw)
+
+    def _record(self, decoded: Scan, text: str) -> tuple[bool, str]:
         before = self.workflow.context()
         outcome = self.workflow.handle(decoded, text, wire.now_ts())
         if outcome.event is None:
@@ -97,6 +122,10 @@ def build(args: argparse.Namespace) -> Edge:
     screen = Screen()
     outbox = Outbox(args.outbox)
     workflow = Workflow(site=args.site, operator=args.operator, gln_sites=parse_gln(args.gln))
+    # a fixed reader (a dock door, a portal) has no labels to scan: its place and mode come from
+    # the command line; whatever a handheld set and saved later still wins
+    start = {"loc": args.loc, "mode": args.mode, "to_loc": args.to_loc}
+    workflow.restore({k: v for k, v in start.items() if v is not None})
     workflow.restore(outbox.load_context())
     edge_holder: list[Edge] = []
     publisher = Publisher(
@@ -121,6 +150,15 @@ def build(args: argparse.Namespace) -> Edge:
             on_error=edge.on_bad_frame,
             on_state=lambda s: screen.show("SCANNER", s),
         )
+    if args.rfid:
+        edge.rfid = RfidDriver(
+            args.rfid,
+            on_tag=edge.on_tag,
+            on_error=lambda reason: screen.show("ERR", reason),
+            on_state=lambda s: screen.show("RFID", s),
+            window_s=args.rfid_window,
+            min_rssi=args.rfid_min_rssi,
+        )
     return edge
 
 
@@ -131,7 +169,17 @@ def main(argv: list[str]) -> int:
     p.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://user:pw@host:port")
     p.add_argument("--outbox", required=True, help="SQLite outbox file (created if missing)")
     p.add_argument("--barcode", help="serial URL of the barcode scanner (pty path, socket://…)")
-    p.add_argument("--rfid", help="serial URL of a UHF RFID reader (not supported yet)")
+    p.add_argument("--rfid", help="serial URL of an M100-family UHF RFID reader")
+    p.add_argument(
+        "--rfid-window",
+        type=float,
+        default=2.0,
+        help="seconds a tag must be out of the field before it is read again",
+    )
+    p.add_argument("--rfid-min-rssi", type=int, default=-70, help="dBm; weaker reads are ignored")
+    p.add_argument("--loc", help="starting location SITE/BIN (a fixed reader's place)")
+    p.add_argument("--mode", help="starting mode, e.g. RECEIVE (a fixed reader's job)")
+    p.add_argument("--to-loc", help="starting destination SITE/BIN for PUTAWAY/SHIP")
     p.add_argument("--suffix", default="crlf", help="scanner frame suffix: crlf|cr|lf|tab|stx-etx")
     p.add_argument("--http", help="HOST:PORT for the handheld page")
     p.add_argument("--operator")
@@ -147,8 +195,15 @@ def main(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if not wire.valid_id(args.device) or not wire.valid_id(args.site):
         p.error("--device and --site must be ids like hh-01, STORE1 (no '/', '+', '#')")
-    if args.rfid:
-        p.error("--rfid: the RFID reader driver is not implemented yet")
+    for label, value in (("--loc", args.loc), ("--to-loc", args.to_loc)):
+        if value is not None and not wire.valid_loc(value):
+            p.error(f"{label} must look like SITE/BIN, got {value!r}")
+    if args.loc is not None and wire.site_of(args.loc) != args.site:
+        p.error(f"--loc {args.loc} is not at --site {args.site}")
+    if args.mode is not None:
+        if args.mode.upper() not in MODES:
+            p.error(f"--mode must be one of {', '.join(MODES)}")
+        args.mode = MODES[args.mode.upper()]
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s edge {args.device} %(levelname)s %(message)s"
     )
@@ -159,6 +214,8 @@ def main(argv: list[str]) -> int:
     edge.publisher.start()
     if edge.reader is not None:
         edge.reader.start()
+    if edge.rfid is not None:
+        edge.rfid.start()
     if args.http:
         from edge.handheld import serve
 
@@ -168,6 +225,8 @@ def main(argv: list[str]) -> int:
     stop.wait()
     if edge.reader is not None:
         edge.reader.stop()
+    if edge.rfid is not None:
+        edge.rfid.stop()
     edge.publisher.stop()
     edge.outbox.close()
     return 0

@@ -1,4 +1,4 @@
-"""Read a barcode scanner over serial and survive it being unplugged.
+"""Read a serial scanner or RFID reader and survive it being unplugged.
 
 Why a thread with its own reconnect loop: handheld scanners on USB-CDC vanish when the cable is
 pulled or the cradle is bumped, and their device node may come back under the same
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import serial
 
@@ -23,9 +24,9 @@ ACK = b"\x06"
 NAK = b"\x15"
 MAX_REPLY = 160  # keep replies to one short line on handheld displays and in logs
 
-UNPLUGGED = "scanner unplugged"
-RECONNECTED = "scanner reconnected"
-CONNECTED = "scanner connected"
+UNPLUGGED = "unplugged"
+RECONNECTED = "reconnected"
+CONNECTED = "connected"
 
 
 def _nothing(_: str) -> None:
@@ -33,10 +34,14 @@ def _nothing(_: str) -> None:
 
 
 class SerialReader:
-    """A reader thread: bytes → FrameDecoder → `on_frame(text)` / `on_error(reason)`.
+    """A reader thread: bytes → decoder → `on_frame(text)` / `on_error(reason)`.
 
-    `on_state` hears "scanner connected", "scanner unplugged" and "scanner reconnected".
-    Callbacks run on the reader thread; a callback that raises is logged and the reader goes on.
+    The decoder is a barcode FrameDecoder unless another is given (the RFID driver passes one
+    that turns M100 frames into tag reads): anything with `feed(bytes)` returning Frame and
+    FrameError items, `reset()` and a `discarded` count. `on_open` runs on the reader thread each
+    time the port opens (the RFID driver starts its inventory there). `on_state` hears
+    "<name> connected", "<name> unplugged" and "<name> reconnected". Callbacks run on the reader
+    thread; a callback that raises is logged and the reader goes on.
     """
 
     def __init__(
@@ -53,8 +58,13 @@ class SerialReader:
         backoff_min: float = 0.05,
         backoff_max: float = 2.0,
         read_timeout: float = 0.1,
+        decoder: Any = None,
+        on_open: Callable[[], None] | None = None,
+        name: str = "scanner",
     ):
         self.url = url
+        self.name = name
+        self.on_open = on_open
         self.on_frame = on_frame
         self.on_error = on_error
         self.on_state = on_state
@@ -62,7 +72,7 @@ class SerialReader:
         self.backoff_min = backoff_min
         self.backoff_max = backoff_max
         self.read_timeout = read_timeout
-        self._decoder = FrameDecoder(prefix, suffix, max_len)
+        self._decoder = decoder if decoder is not None else FrameDecoder(prefix, suffix, max_len)
         self._port: serial.SerialBase | None = None
         self._lock = threading.Lock()  # guards _port between the reader and write_reply
         self._stop = threading.Event()
@@ -109,7 +119,10 @@ class SerialReader:
         scanner has forgotten the scan anyway and the operator rescans).
         """
         clean = "".join(c if " " <= c <= "~" else "?" for c in text)[:MAX_REPLY]
-        data = (ACK if ok else NAK) + clean.encode("ascii") + b"\r\n"
+        return self.write((ACK if ok else NAK) + clean.encode("ascii") + b"\r\n")
+
+    def write(self, data: bytes) -> bool:
+        """Send bytes to the device; False when it is not connected (nothing is queued)."""
         with self._lock:
             port = self._port
             if port is None:
@@ -144,6 +157,11 @@ class SerialReader:
                 self._connected.set()
                 self._emit_state(RECONNECTED if ever_connected else CONNECTED)
                 ever_connected = True
+                if self.on_open is not None:
+                    try:
+                        self.on_open()
+                    except Exception:
+                        log.exception("open callback failed for %s", self.url)
             try:
                 port = self._port
                 data = port.read(max(1, port.in_waiting)) if port is not None else b""
@@ -165,7 +183,7 @@ class SerialReader:
             # Not an operator error (no scan was lost), but worth a line for whoever checks the
             # cable: a noisy line eventually garbles a scan.
             log.warning(
-                "%s: ignored %d bytes of line noise between scans",
+                "%s: ignored %d bytes of line noise or bad frames between reads",
                 self.url,
                 self._decoder.discarded - before,
             )
@@ -179,6 +197,7 @@ class SerialReader:
                 log.exception("scan callback failed for %s", self.url)
 
     def _emit_state(self, state: str) -> None:
+        state = f"{self.name} {state}"
         log.info("%s: %s", self.url, state)
         try:
             self.on_state(state)
