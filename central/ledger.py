@@ -69,7 +69,9 @@ CREATE TABLE IF NOT EXISTS movements (
     raw TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS movements_device_seq ON movements(device, seq);
-CREATE INDEX IF NOT EXISTS movements_sku ON movements(sku_id, id);
+-- no per-item index: nothing queried it, and it cost over a third of ingest's write time
+-- (docs/scan-to-ledger.md, Throughput decisions)
+DROP INDEX IF EXISTS movements_sku;
 CREATE INDEX IF NOT EXISTS movements_ts ON movements(ts);
 CREATE TABLE IF NOT EXISTS movement_blocks (
     first_id INTEGER PRIMARY KEY,
