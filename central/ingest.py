@@ -51,6 +51,9 @@ class DeviceState:
     above: set[int] = field(default_factory=set)
 
     def mark(self, seq: int) -> None:
+        if seq == self.upto + 1 and not self.above:  # the usual case: the next seq, in order
+            self.upto = seq
+            return
         self.above.add(seq)
         while self.upto + 1 in self.above:
             self.upto += 1
