@@ -227,6 +227,8 @@ def retry_dead_letter(dl_id: int):
         raise ApiError(409, "not_retryable", str(exc)) from None
     except FutureTimeout:
         raise ApiError(503, "busy", "ingest is busy; try again") from None
+    except RuntimeError as exc:  # its group was dropped by a failed commit (central.ingest)
+        raise ApiError(503, "retry_later", str(exc)) from None
     conn = ledger.connect(current_app.config["DB_PATH"])
     try:
         audit(conn, "dead_letter.retry", str(dl_id), json.dumps(result))
