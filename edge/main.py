@@ -122,11 +122,11 @@ def build(args: argparse.Namespace) -> Edge:
     screen = Screen()
     outbox = Outbox(args.outbox)
     workflow = Workflow(site=args.site, operator=args.operator, gln_sites=parse_gln(args.gln))
-    # a fixed reader (a dock door, a portal) has no labels to scan: its place and mode come from
-    # the command line; whatever a handheld set and saved later still wins
-    start = {"loc": args.loc, "mode": args.mode, "to_loc": args.to_loc}
-    workflow.restore({k: v for k, v in start.items() if v is not None})
     workflow.restore(outbox.load_context())
+    # a fixed reader (a dock door, a portal) has no labels to scan: its place and mode come from
+    # the command line, and a flag given there wins over the context saved before a restart
+    flags = {"loc": args.loc, "mode": args.mode, "to_loc": args.to_loc}
+    workflow.restore({k: v for k, v in flags.items() if v is not None})
     edge_holder: list[Edge] = []
     publisher = Publisher(
         outbox,
