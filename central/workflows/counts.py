@@ -29,7 +29,7 @@ from typing import Any
 
 from central import ledger
 from central.engine import BEHAVIOUR, COUNT_DELTA, GAIN
-from central.stock_kernels import ADD, ARRIVE, MOVE, SHIP
+from central.stock_kernels import MOVE
 from central.workflows import WorkflowError, states
 from central.workflows.db import Actor, audit, one, rows
 from tallyman import wire
@@ -158,13 +158,11 @@ def plan(conn: sqlite3.Connection, engine: Any, batch: Any, hold: HoldRule | Non
                 batch.kind[i] = row[_C["kind"]] = COUNT_DELTA
                 batch.qty[i] = row[_C["qty"]] = 0
             continue
-        b = BEHAVIOUR[k]
-        if at_c:
+        if at_c:  # every kind but a count adds its gain there (a count was handled above)
             effect = int(GAIN[k]) * q
-            if b in (ADD, ARRIVE, MOVE, SHIP):
-                value[(s, c)] = current((s, c)) + effect
-                history[(s, c)].append((key, effect))
-        if at_t and b == MOVE:
+            value[(s, c)] = current((s, c)) + effect
+            history[(s, c)].append((key, effect))
+        if at_t and BEHAVIOUR[k] == MOVE:
             value[(s, t)] = current((s, t)) + q
             history[(s, t)].append((key, q))
     return out
