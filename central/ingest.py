@@ -20,7 +20,6 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ import numpy as np
 from central import ledger
 from central.catalog import Catalog
 from central.engine import COUNT_DELTA, StockEngine
+from central.ingest_group import Batch, DeviceState
 from central.workflows import counts as count_rules
 from central.workflows import schema as workflow_schema
 from tallyman import sqlbulk, wire
@@ -38,61 +38,7 @@ log = logging.getLogger("tallyman.ingest")
 #: Stop draining the queue into one transaction past this many events (bounds commit latency).
 MAX_GROUP_EVENTS = 20_000
 _DELTA = ledger.MOVEMENT_COLUMNS.index("delta")
-_QTY = ledger.MOVEMENT_COLUMNS.index("qty")
 _COMPARED = ("ts", "type", "qty", "loc")
-
-
-@dataclass
-class DeviceState:
-    """What central has of one device: a gap-free run up to `upto`, and seqs stored beyond it."""
-
-    site: str
-    upto: int = 0
-    above: set[int] = field(default_factory=set)
-
-    def mark(self, seq: int) -> None:
-        if seq == self.upto + 1 and not self.above:  # the usual case: the next seq, in order
-            self.upto = seq
-            return
-        self.above.add(seq)
-        while self.upto + 1 in self.above:
-            self.upto += 1
-            self.above.discard(self.upto)
-
-    def has(self, seq: int) -> bool:
-        return seq <= self.upto or seq in self.above
-
-
-@dataclass
-class Batch:
-    """What one group commit writes: movement rows, their kernel columns, dead letters, acks."""
-
-    rows: list[list[Any]] = field(default_factory=list)
-    sku: list[int] = field(default_factory=list)
-    loc: list[int] = field(default_factory=list)
-    to_loc: list[int] = field(default_factory=list)
-    kind: list[int] = field(default_factory=list)
-    qty: list[int] = field(default_factory=list)
-    dead: list[tuple] = field(default_factory=list)
-    acks: dict[str, list[dict]] = field(default_factory=dict)
-    statuses: list[tuple] = field(default_factory=list)
-    #: (site, upto) of each acknowledged device as of the end of this group's preparation: the
-    #: next group may already be marked in DeviceState while this one commits.
-    watermarks: dict[str, tuple[str, int]] = field(default_factory=dict)
-    retries: list[tuple[int, Future]] = field(default_factory=list)
-    gen: int = 0
-
-    def add_movement(self, row: list[Any], sku_id: int, loc_id: int, to_id: int, kind: int) -> None:
-        self.rows.append(row)
-        self.sku.append(sku_id)
-        self.loc.append(loc_id)
-        self.to_loc.append(to_id)
-        self.kind.append(kind)
-        self.qty.append(row[_QTY])
-
-    def columns(self) -> np.ndarray:
-        """The engine columns of this batch's movements, in ledger.BLOCK_COLUMNS order."""
-        return np.array([self.sku, self.loc, self.to_loc, self.kind, self.qty], np.int64).T
 
 
 class Ingest:
