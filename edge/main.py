@@ -15,15 +15,15 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from edge.decoder import DecodeError, decode
-from edge.epc import decode_epc
-from edge.framing import framing_preset
-from edge.outbox import Outbox
-from edge.publisher import Publisher
-from edge.rfid_reader import RfidDriver
-from edge.scan import Scan
-from edge.serial_reader import SerialReader
-from edge.workflow import MODES, Workflow
+from edge.decoding.decoder import DecodeError, decode
+from edge.decoding.epc import decode_epc
+from edge.decoding.scan import Scan
+from edge.delivery.outbox import Outbox
+from edge.delivery.publisher import Publisher
+from edge.devices.framing import framing_preset
+from edge.devices.rfid_reader import RfidDriver
+from edge.devices.serial_port import SerialReader
+from edge.session import MODES, Workflow
 from tallyman import wire
 
 log = logging.getLogger("tallyman.edge")

@@ -58,7 +58,7 @@ class _Printer:
 
 
 def barcode_main(argv: list[str]) -> int:
-    from edge.framing import PRESETS
+    from edge.devices.framing import PRESETS
 
     parser = argparse.ArgumentParser(
         prog="tallyman scanner barcode",

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edge.m100 import (
+from edge.devices.m100 import (
     CMD_GET_POWER,
     CMD_INFO,
     CMD_INVENTORY,

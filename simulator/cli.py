@@ -33,9 +33,11 @@ def main(argv: list[str]) -> int:
 
     from rich.console import Console
 
-    from simulator import output, runner, scenario
-    from simulator.live import LiveError, from_central
-    from simulator.scenario import ScenarioError
+    from simulator.montecarlo import runner
+    from simulator.output import tables as output
+    from simulator.scenario import loader as scenario
+    from simulator.scenario.live import LiveError, from_central
+    from simulator.scenario.loader import ScenarioError
     from simulator.strategies import available
 
     err = Console(stderr=True)
@@ -78,7 +80,7 @@ def main(argv: list[str]) -> int:
         else:
             Path(args.json).write_text(text + "\n")
     if args.report:
-        from simulator import report
+        from simulator.output import report
 
         files = report.write(res, args.report)
         if not args.quiet:

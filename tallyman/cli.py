@@ -11,16 +11,16 @@ import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "up": ("tallyman.up", "the whole stack locally: broker, central, an edge with a stub scanner"),
-    "central": ("central.main", "ingest, ledger, stock engine, API and dashboard"),
+    "central": ("central.lifecycle", "ingest, ledger, stock engine, API and dashboard"),
     "edge": ("edge.main", "one device's edge service: serial reader, outbox, publisher"),
     "scanner": ("firmware_stubs.cli", "a stub barcode scanner or RFID reader on a new pty"),
-    "import": ("central.importer", "import items, locations or opening stock from CSV"),
-    "decode": ("edge.decode_cli", "interpret a barcode or EPC and print it as JSON"),
-    "device": ("central.devices", "broker credentials and ACL for one handheld"),
-    "token": ("central.auth", "create API tokens"),
-    "workflow": ("central.workflows_cli", "purchase orders, transfers, reservations, counts"),
+    "import": ("central.stock.importer", "import items, locations or opening stock from CSV"),
+    "decode": ("edge.decoding.cli", "interpret a barcode or EPC and print it as JSON"),
+    "device": ("central.access.devices", "broker credentials and ACL for one handheld"),
+    "token": ("central.access.tokens", "create API tokens"),
+    "workflow": ("central.workflows.cli", "purchase orders, transfers, reservations, counts"),
     "sim": ("simulator.cli", "run a digital-twin scenario"),
-    "plan": ("central.plan_cli", "one full planning pass over a ledger, offline"),
+    "plan": ("central.planning.cli", "one full planning pass over a ledger, offline"),
 }
 
 

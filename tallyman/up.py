@@ -20,7 +20,7 @@ import tomllib
 import urllib.request
 from pathlib import Path
 
-from central.broker import BrokerDir, free_port, wait_port
+from central.access.broker import BrokerDir, free_port, wait_port
 from tallyman import sample
 
 DEFAULTS = {
@@ -149,7 +149,7 @@ def main(argv: list[str]) -> int:
 def _load_sample(db: Path, work: Path, cfg: dict) -> None:
     import sqlite_utils
 
-    from central import importer, ledger
+    from central.stock import importer, ledger
 
     paths = sample.write_csvs(work / "sample", cfg["items"])
     sdb = sqlite_utils.Database(ledger.connect(db))

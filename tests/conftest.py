@@ -13,7 +13,7 @@ os.environ["PATH"] = os.pathsep.join(
     [str(Path(sys.executable).parent), os.environ.get("PATH", ""), "/usr/sbin"]
 )
 
-from central.broker import BrokerDir, free_port  # noqa: E402
+from central.access.broker import BrokerDir, free_port  # noqa: E402
 
 ITEMS_CSV = """sku,gtin,name,category,unit_cost,price,supplier,lead_time_days
 A1,05901234123457,Widget,tools,1.5,3,S1,3
@@ -40,7 +40,7 @@ def broker(tmp_path):
 @pytest.fixture
 def catalogue(tmp_path):
     """A ledger with three items and opening stock at DC1 and STORE1."""
-    from central import importer, ledger
+    from central.stock import importer, ledger
 
     items = tmp_path / "items.csv"
     items.write_text(ITEMS_CSV)

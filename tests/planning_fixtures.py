@@ -12,7 +12,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from central import ledger
+from central.stock import ledger
 
 CONFIG = """
 [policy.category.tools]
@@ -64,7 +64,7 @@ def _row(device, seq, site, ts, kind, sku, sku_id, qty, loc, loc_id) -> list:
 
 
 def token(db: Path, role: str) -> str:
-    from central import auth
+    from central.access import tokens as auth
 
     with contextlib.closing(ledger.connect(db)) as conn:
         return auth.create_token(conn, role, f"test-{role}")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from edge import decode_cli
-from edge.decoder import DecodeError, Scan, decode, scan_to_json
+from edge.decoding import cli as decode_cli
+from edge.decoding.decoder import DecodeError, Scan, decode, scan_to_json
 
 GS = "\x1d"
 GTIN = "09501101530003"  # GS1's example GTIN

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from central import ledger
-from central.engine import BEHAVIOUR, GAIN, StockEngine
-from central.stock_kernels import apply_movements, apply_movements_py, as_columns
+from central.stock import ledger
+from central.stock.engine import BEHAVIOUR, GAIN, StockEngine
+from central.stock.kernels import apply_movements, apply_movements_py, as_columns
 
 T = ledger.TYPE_CODE
 

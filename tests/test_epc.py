@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge.decoder import DecodeError
-from edge.epc import decode_epc
+from edge.decoding.decoder import DecodeError
+from edge.decoding.epc import decode_epc
 
 # TDS 1.13 §14.5.1.1 / §E.3: urn:epc:tag:sgtin-96:3.0614141.812345.6789
 SGTIN96 = "3074257BF7194E4000001A85"

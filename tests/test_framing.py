@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from edge.framing import Frame, FrameDecoder, FrameError, framing_preset
+from edge.devices.framing import Frame, FrameDecoder, FrameError, framing_preset
 
 
 def texts(items: list) -> list[str]:

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from central import ledger
-from central.catalog import Catalog
-from central.engine import StockEngine
-from central.ingest import Ingest
+from central.ingest.pipeline import Ingest
+from central.stock import ledger
+from central.stock.catalog import Catalog
+from central.stock.engine import StockEngine
 from tallyman import wire
 
 TOPIC = wire.movements_topic("DC1", "hh-1")

@@ -12,12 +12,13 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from central import auth, ledger
-from central.app import create_app, load_state, start_ingest
+from central.access import tokens as auth
+from central.http.app import create_app, load_state, start_ingest
+from central.stock import ledger
+from edge.delivery.outbox import Outbox
+from edge.delivery.publisher import Publisher
 from edge.main import Edge, Screen
-from edge.outbox import Outbox
-from edge.publisher import Publisher
-from edge.workflow import Workflow
+from edge.session import Workflow
 from tallyman import wire
 
 

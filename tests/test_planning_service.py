@@ -18,9 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import paho.mqtt.client as mqtt
 import pytest
 
-from central.app import create_app, load_state, start_ingest
-from central.plan_cli import main as plan_main
-from central.planning_settings import load_settings, parse_settings
+from central.http.app import create_app, load_state, start_ingest
+from central.planning.cli import main as plan_main
+from central.planning.settings import load_settings, parse_settings
 from tallyman import wire
 from tests.planning_fixtures import audit_rows, seed_sales, token, write_config
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from edge import m100
-from edge.framing import Frame, FrameError
-from edge.rfid_reader import M100Decoder, TagFilter
+from edge.devices import m100
+from edge.devices.framing import Frame, FrameError
+from edge.devices.rfid_reader import M100Decoder, TagFilter
 
 EPC = "3074257BF7194E4000001A85"
 OTHER = "3035682EC80C0E40000003E9"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import serial
 
-from edge import m100 as rfid
-from edge.epc import decode_epc
-from edge.m100 import FrameParser, parse_tag_notice
+from edge.decoding.epc import decode_epc
+from edge.devices import m100 as rfid
+from edge.devices.m100 import FrameParser, parse_tag_notice
 from firmware_stubs.rfid import RfidReaderStub
 
 EPC = "3074257BF7194E4000001A85"  # SGTIN-96, GTIN 80614141123458 serial 6789

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.decoder import DecodeError, decode
-from edge.framing import framing_preset
-from edge.serial_reader import SerialReader
+from edge.decoding.decoder import DecodeError, decode
+from edge.devices.framing import framing_preset
+from edge.devices.serial_port import SerialReader
 from firmware_stubs.barcode import BarcodeScannerStub
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX ptys")
@@ -124,7 +124,7 @@ def test_noise_between_frames_is_ignored(connected):
 
 def test_noise_is_logged_for_whoever_checks_the_cable(connected, caplog):
     stub, host, _ = connected
-    with caplog.at_level("WARNING", logger="edge.serial_reader"):
+    with caplog.at_level("WARNING", logger="edge.devices.serial_port"):
         stub.noise(10)
         stub.scan("A-1")
         assert host.wait(lambda: host.frames)

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from tallyman import sqlbulk
+from central.stock import sqlbulk
 
 
 def _conn() -> sqlite3.Connection:

@@ -9,7 +9,7 @@ count) enter through the same ingest as a handheld's scans (`movements.py`).
 
 from __future__ import annotations
 
-from central.errors import ApiError
+from central.http.errors import ApiError
 
 
 class WorkflowError(ApiError):

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from central import ledger
-from central.engine import BEHAVIOUR, COUNT_DELTA, GAIN
-from central.stock_kernels import MOVE
+from central.stock import ledger
+from central.stock.engine import BEHAVIOUR, COUNT_DELTA, GAIN
+from central.stock.kernels import MOVE
 from central.workflows import WorkflowError, states
 from central.workflows.db import Actor, audit, one, rows
 from tallyman import wire

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from central import ledger
+from central.stock import ledger
 from central.workflows import schema
 from tallyman.wire import now_ts
 

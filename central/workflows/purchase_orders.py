@@ -14,8 +14,8 @@ import math
 import sqlite3
 from typing import Any
 
-from central.catalog import Catalog
-from central.engine import StockEngine
+from central.stock.catalog import Catalog
+from central.stock.engine import StockEngine
 from central.workflows import WorkflowError, approvals, places, states
 from central.workflows.db import Actor, audit, one, rows
 from central.workflows.reservations import ts_after

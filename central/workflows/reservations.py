@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from central import ledger
-from central.catalog import Catalog
-from central.engine import StockEngine
+from central.stock import ledger, sqlbulk
+from central.stock.catalog import Catalog
+from central.stock.engine import StockEngine
 from central.workflows import WorkflowError, states
 from central.workflows.db import (
     AUDIT_HEAD,
@@ -44,7 +44,7 @@ from central.workflows.db import (
 )
 from central.workflows.movements import CentralMovements
 from central.workflows.tasks import close_task, open_task
-from tallyman import sqlbulk, wire
+from tallyman import wire
 
 log = logging.getLogger("tallyman.workflows")
 

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from central.catalog import Catalog
-from central.engine import StockEngine
+from central.stock.catalog import Catalog
+from central.stock.engine import StockEngine
 from central.workflows import (
     WorkflowError,
     counts,

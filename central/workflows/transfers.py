@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from central.engine import StockEngine
+from central.stock.engine import StockEngine
 from central.workflows import WorkflowError, places, states
 from central.workflows.db import Actor, audit, one, rows
 from central.workflows.movements import CentralMovements

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}:/usr/sbin"
 
-from central import ledger  # noqa: E402
-from central.broker import BrokerDir, free_port, wait_port  # noqa: E402
+from central.access.broker import BrokerDir, free_port, wait_port  # noqa: E402
+from central.stock import ledger  # noqa: E402
 from tallyman.wire import gtin14  # noqa: E402
 
 

@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from central import ledger  # noqa: E402
-from central.engine import BEHAVIOUR, GAIN, StockEngine  # noqa: E402
-from central.stock_kernels import apply_movements, apply_movements_py, as_columns  # noqa: E402
+from central.stock import ledger  # noqa: E402
+from central.stock.engine import BEHAVIOUR, GAIN, StockEngine  # noqa: E402
+from central.stock.kernels import apply_movements, apply_movements_py, as_columns  # noqa: E402
 
 N_ITEMS, N_LOCS = 100_000, 100
 #: Share of each movement type: mostly sales and picks, 5 % counts, 5 % putaways.

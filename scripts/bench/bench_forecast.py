@@ -49,8 +49,8 @@ from statsforecast.models import (  # noqa: E402
     WindowAverage,
 )
 
-from central.planning import forecast as F  # noqa: E402
-from central.planning.synthetic import synthetic_network  # noqa: E402
+from central.planning.core import forecast as F  # noqa: E402
+from central.planning.core.synthetic import synthetic_network  # noqa: E402
 
 H = 7
 ALPHA, BETA, GAMMA, M = 0.2, 0.02, 0.1, 7

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from central import ledger  # noqa: E402
-from central.main import SWITCH_INTERVAL_S  # noqa: E402
+from central.lifecycle import SWITCH_INTERVAL_S  # noqa: E402
+from central.stock import ledger  # noqa: E402
 from tallyman import wire  # noqa: E402
 
 GROUP = 5000  # rows per transaction, as a busy ingest group

@@ -33,9 +33,9 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')
 import paho.mqtt.client as mqtt  # noqa: E402
 import sqlite_utils  # noqa: E402
 
-from central import importer, ledger  # noqa: E402
-from central.broker import BrokerDir, free_port, wait_port  # noqa: E402
-from edge.outbox import Outbox  # noqa: E402
+from central.access.broker import BrokerDir, free_port, wait_port  # noqa: E402
+from central.stock import importer, ledger  # noqa: E402
+from edge.delivery.outbox import Outbox  # noqa: E402
 from tallyman import sample, wire  # noqa: E402
 
 BATCH = 1000

@@ -33,8 +33,8 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')
 
 import sqlite_utils  # noqa: E402
 
-from central import importer, ledger  # noqa: E402
-from central.broker import BrokerDir, free_port, wait_port  # noqa: E402
+from central.access.broker import BrokerDir, free_port, wait_port  # noqa: E402
+from central.stock import importer, ledger  # noqa: E402
 from firmware_stubs.barcode import BarcodeScannerStub  # noqa: E402
 from tallyman import sample  # noqa: E402
 from tallyman.wire import parse_ts  # noqa: E402

@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from central.planning import TYPE_CODE, AlertBook, plan, refresh_alerts, schema  # noqa: E402
-from central.planning.synthetic import synthetic_network  # noqa: E402
+from central.planning.core import TYPE_CODE, AlertBook, plan, refresh_alerts, schema  # noqa: E402
+from central.planning.core.synthetic import synthetic_network  # noqa: E402
 
 
 def rss_gb() -> float:

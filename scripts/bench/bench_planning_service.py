@@ -37,14 +37,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from central import ledger  # noqa: E402
-from central.catalog import Catalog  # noqa: E402
-from central.engine import StockEngine  # noqa: E402
-from central.ingest import Ingest  # noqa: E402
-from central.planning import epoch_day  # noqa: E402
-from central.planning.synthetic import synthetic_network  # noqa: E402
-from central.planning_service import PlanningService, settle_memory  # noqa: E402
-from central.planning_settings import CentralPlanning, Settings  # noqa: E402
+from central.ingest.pipeline import Ingest  # noqa: E402
+from central.planning.core import epoch_day  # noqa: E402
+from central.planning.core.synthetic import synthetic_network  # noqa: E402
+from central.planning.service import PlanningService, settle_memory  # noqa: E402
+from central.planning.settings import CentralPlanning, Settings  # noqa: E402
+from central.stock import ledger  # noqa: E402
+from central.stock.catalog import Catalog  # noqa: E402
+from central.stock.engine import StockEngine  # noqa: E402
 from tallyman import wire  # noqa: E402
 
 TYPES = ("sale", "sale", "sale", "pick", "receive", "transfer_out")

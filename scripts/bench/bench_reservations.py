@@ -36,7 +36,8 @@ THREADS = int(os.environ.get("BENCH_THREADS", "64"))
 
 def prepare(db: Path, stock_per_sku: int) -> str:
     """Items, bins, opening stock and a staff token in a fresh ledger; returns the token."""
-    from central import auth, importer, ledger
+    from central.access import tokens as auth
+    from central.stock import importer, ledger
 
     items = db.parent / "items.csv"
     items.write_text(
@@ -64,8 +65,8 @@ def serve(db: str, server: str) -> None:
     """Child process: central's app on a free port; prints the port, serves until killed."""
     import logging
 
-    from central.app import create_app, load_state
-    from central.broker import free_port
+    from central.access.broker import free_port
+    from central.http.app import create_app, load_state
 
     logging.basicConfig(level=logging.WARNING)
     state = load_state(db)
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             try:
                 port = int(child.stdout.readline())
-                from central.broker import wait_port
+                from central.access.broker import wait_port
 
                 wait_port("127.0.0.1", port, 30, child)
                 warm = load(port, token, 200, 8, 1, seed=999)  # warm-up: caches, threads

@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from simulator import runner, scenario
-from simulator.validation import CASES, CHECKED
+from simulator.montecarlo import runner
+from simulator.montecarlo.validation import CASES, CHECKED
+from simulator.scenario import loader as scenario
 
 
 def main() -> None:

@@ -13,7 +13,8 @@ import argparse
 import statistics
 import time
 
-from simulator import runner, scenario
+from simulator.montecarlo import runner
+from simulator.scenario import loader as scenario
 
 SCENARIO = "examples/network/network.toml"
 BUDGET_S = 180.0

@@ -17,9 +17,9 @@ import time
 import numpy as np
 import simpy
 
-from simulator import scenario
-from simulator.network import compile_network
-from simulator.twin import run_replication
+from simulator.engine.network import compile_network
+from simulator.engine.twin import run_replication
+from simulator.scenario import loader as scenario
 
 N_STORES, N_DCS, DAYS, OUTAGE = 48, 2, 365, (120, 30)
 

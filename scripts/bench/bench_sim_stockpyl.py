@@ -18,9 +18,9 @@ from stockpyl.newsvendor import newsvendor_poisson_cost
 from stockpyl.sim import simulation
 from stockpyl.supply_chain_network import single_stage_system
 
-from simulator import scenario
-from simulator.network import compile_network
-from simulator.twin import run_replication
+from simulator.engine.network import compile_network
+from simulator.engine.twin import run_replication
+from simulator.scenario import loader as scenario
 
 OURS_DAYS, THEIRS_PERIODS = 50_000, 5_000
 

@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-from simulator.events import Phase, at
+from simulator.engine.events import Phase, at
 
 DEFAULTS = {"period_days": 7.0, "tolerance_days": 1.0}
 

@@ -16,7 +16,7 @@ import math
 import numba
 import numpy as np
 
-from simulator.events import Phase, at
+from simulator.engine.events import Phase, at
 
 DEFAULTS = {"trigger_days": 1.0, "target_days": 3.0, "keep_days": 3.0}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from central.broker import BrokerDir, free_port, wait_port
+from central.access.broker import BrokerDir, free_port, wait_port
 from firmware_stubs.barcode import BarcodeScannerStub
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 import pytest
 
-from central.broker import BrokerDir
+from central.access.broker import BrokerDir
 from firmware_stubs.barcode import BarcodeScannerStub
 from tallyman import wire
 from tests.e2e.conftest import Central, EdgeProc, get_json, spawn, wait_port, wait_until

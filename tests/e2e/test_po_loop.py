@@ -10,7 +10,8 @@ import urllib.request
 
 import pytest
 
-from central import auth, ledger
+from central.access import tokens as auth
+from central.stock import ledger
 from tests.e2e.conftest import get_json, wait_until
 from tests.workflows.webhook import Supplier
 

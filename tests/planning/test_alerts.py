@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from planning_reference import tier
 
-from central.planning.alerts import (
+from central.planning.core.alerts import (
     ORANGE,
     RED,
     YELLOW,

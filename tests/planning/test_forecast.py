@@ -15,8 +15,8 @@ from statsforecast.models import (
     WindowAverage,
 )
 
-from central.planning import forecast as F
-from central.planning.config import ForecastConfig
+from central.planning.core import forecast as F
+from central.planning.core.config import ForecastConfig
 
 
 def _series(seed: int = 0, n: int = 8, T: int = 120) -> np.ndarray:

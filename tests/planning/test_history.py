@@ -11,7 +11,7 @@ from planning_reference import add_movements as ref_add
 from planning_reference import stock_age as ref_stock_age
 from planning_reference import summary as ref_summary
 
-from central.planning.history import (
+from central.planning.core.history import (
     AGE_BANDS,
     TYPE_CODE,
     History,

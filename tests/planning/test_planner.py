@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from central.planning import AlertBook, PlanningConfig, plan, refresh_alerts
-from central.planning.config import CategoryPolicy
-from central.planning.synthetic import synthetic_network
+from central.planning.core import AlertBook, PlanningConfig, plan, refresh_alerts
+from central.planning.core.config import CategoryPolicy
+from central.planning.core.synthetic import synthetic_network
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from planning_reference import lead_times, order_quantity
 
-from central.planning import policy as P
-from central.planning.config import (
+from central.planning.core import policy as P
+from central.planning.core.config import (
     CategoryPolicy,
     PlanningConfig,
     category_arrays,

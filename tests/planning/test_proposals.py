@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from central.planning.policy import MIN_MAX, ORDER_UP_TO, ROP_EOQ
-from central.planning.proposals import inventory_position, propose
+from central.planning.core.policy import MIN_MAX, ORDER_UP_TO, ROP_EOQ
+from central.planning.core.proposals import inventory_position, propose
 
 N = 4
 SKUS, SITES, SUPPLIERS = ["A", "B"], ["S1", "S2"], ["ACME", "GLOBEX"]

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from central.planning.kpis import compute_kpis, turnover
-from central.planning.slow_movers import CHANNELS, MARKDOWN_BANDS, find_slow_movers, velocity_drop
+from central.planning.core.kpis import compute_kpis, turnover
+from central.planning.core.slow_movers import (
+    CHANNELS,
+    MARKDOWN_BANDS,
+    find_slow_movers,
+    velocity_drop,
+)
 
 
 def test_velocity_drop():

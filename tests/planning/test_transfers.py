@@ -7,8 +7,8 @@ from datetime import date
 import numpy as np
 from planning_reference import transfers as ref_transfers
 
-from central.planning.config import FreezeRule, TransferConfig
-from central.planning.transfers import Lanes, freeze_masks, suggest_transfers
+from central.planning.core.config import FreezeRule, TransferConfig
+from central.planning.core.transfers import Lanes, freeze_masks, suggest_transfers
 
 SITES = ["DC1", "STORE1", "STORE2"]
 IS_DC = np.array([True, False, False])

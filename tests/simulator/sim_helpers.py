@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from simulator import runner, scenario
+from simulator.montecarlo import runner
+from simulator.scenario import loader as scenario
 
 
 def two_stores(

@@ -16,9 +16,10 @@ from stockpyl.newsvendor import newsvendor_discrete, newsvendor_poisson_cost
 from stockpyl.rq import r_q_cost_poisson
 from stockpyl.ss import s_s_cost_discrete
 
-from simulator import analytic as A
-from simulator import runner, scenario
-from simulator.validation import CASES
+from simulator.montecarlo import analytic as A
+from simulator.montecarlo import runner
+from simulator.montecarlo.validation import CASES
+from simulator.scenario import loader as scenario
 
 # --- the analytic module against stockpyl --------------------------------------------------
 

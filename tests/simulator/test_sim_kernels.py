@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import allocation, kernel, policies
+from simulator.engine import allocation, kernel, policies
 from simulator.strategies import rebalance, transshipment
 
 

@@ -16,8 +16,10 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pytest
 
-from simulator import live, runner, scenario
-from simulator.network import compile_network
+from simulator.engine.network import compile_network
+from simulator.montecarlo import runner
+from simulator.scenario import live
+from simulator.scenario import loader as scenario
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 DAYS = 28

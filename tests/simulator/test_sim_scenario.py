@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator import policies, scenario
-from simulator.network import compile_network
-from simulator.scenario import ScenarioError
+from simulator.engine import policies
+from simulator.engine.network import compile_network
+from simulator.scenario import loader as scenario
+from simulator.scenario.loader import ScenarioError
 
 
 def _doc(**over) -> dict:

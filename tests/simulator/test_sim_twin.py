@@ -10,11 +10,13 @@ import pytest
 import simpy
 from sim_helpers import two_stores
 
-from simulator import kernel, runner, scenario
-from simulator.events import Phase, at
-from simulator.model import InitialState
-from simulator.network import compile_network
-from simulator.twin import Twin
+from simulator.engine import kernel
+from simulator.engine.events import Phase, at
+from simulator.engine.network import compile_network
+from simulator.engine.twin import Twin
+from simulator.montecarlo import runner
+from simulator.scenario import loader as scenario
+from simulator.scenario.model import InitialState
 
 
 def _doc(**over) -> dict:
@@ -116,7 +118,7 @@ def test_an_outage_without_mitigation_lowers_fill_rate():
     f1 = [p["fill_rate"] for p in hit.strategies["none"].per_rep]
     # same seed: same demand in both runs, so the difference is the outage alone
     assert all(b < a for a, b in zip(f0, f1, strict=True))
-    from simulator.stats import paired_ci
+    from simulator.montecarlo.stats import paired_ci
 
     assert paired_ci(f1, f0).hi < -0.01
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from central import api, auth, ledger
-from central.app import create_app, load_state, start_ingest
+from central.access import tokens as auth
+from central.http import stock_api as api
+from central.http.app import create_app, load_state, start_ingest
+from central.stock import ledger
 from tallyman import wire
 
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from central.app import create_app
+from central.http.app import create_app
 from tallyman import cli
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from central import ledger
-from central.catalog import Catalog
-from central.engine import StockEngine
+from central.stock import ledger
+from central.stock.catalog import Catalog
+from central.stock.engine import StockEngine
 from tallyman import wire
 from tests.workflows.conftest import wait_for
 

@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from werkzeug.serving import make_server
 
-from central.app import create_app, load_state
+from central.http.app import create_app, load_state
 from tests.workflows.conftest import wait_for
 
 CLIENTS = 50

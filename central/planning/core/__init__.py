@@ -1,0 +1,68 @@
+"""Planning: forecasts, safety stock, tiered alerts, reorder proposals, transfers, slow movers,
+KPIs — pure functions over numpy arrays, with Numba kernels for the per-series work.
+
+Entry points for central:
+
+* `load_history` / `History.add` — the demand history from the ledger, kept current;
+* `plan` — the full pass over every SKU × site (returns a `PlanResult`);
+* `AlertBook` + `refresh_alerts` — incremental alerts for the series a batch touched;
+* `load_config` — per-category policies from TOML.
+
+See docs/planning.md for the formulas and choices.
+"""
+
+from .alerts import (
+    AlertBook,
+    AlertChange,
+    AlertChanges,
+    alert_counts,
+    alert_position,
+    due_within_lead,
+    schema,
+)
+from .config import CategoryPolicy, FreezeRule, PlanningConfig, load_config, parse_config
+from .forecast import ForecastResult, forecast_history, select_models
+from .history import (
+    TYPE_CODE,
+    History,
+    epoch_day,
+    load_history,
+    series_of,
+)
+from .planner import Network, PlanResult, StockState, plan, refresh_alerts
+from .policy import update_lead_times
+from .proposals import DraftPO, Proposals
+from .transfers import Lanes, TransferSuggestions
+
+__all__ = [
+    "TYPE_CODE",
+    "AlertBook",
+    "AlertChange",
+    "AlertChanges",
+    "CategoryPolicy",
+    "DraftPO",
+    "ForecastResult",
+    "FreezeRule",
+    "History",
+    "Lanes",
+    "Network",
+    "PlanResult",
+    "PlanningConfig",
+    "Proposals",
+    "StockState",
+    "TransferSuggestions",
+    "alert_counts",
+    "alert_position",
+    "due_within_lead",
+    "epoch_day",
+    "forecast_history",
+    "load_config",
+    "load_history",
+    "parse_config",
+    "plan",
+    "refresh_alerts",
+    "schema",
+    "select_models",
+    "series_of",
+    "update_lead_times",
+]

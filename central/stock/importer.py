@@ -1,0 +1,171 @@
+"""`tallyman import items|locations|stock FILE.csv --db PATH`: master data and opening stock.
+
+Why opening stock goes into the ledger as `count` movements of the pseudo-device `import`: the
+ledger stays the only source of stock, a running central picks the rows up on its next group
+commit (it tails rows it did not write), and a rebuild reproduces them like any other count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sqlite3
+import sys
+from pathlib import Path
+
+import sqlite_utils
+
+from central.stock import ledger
+from tallyman import wire
+
+IMPORT_DEVICE = "import"
+
+
+class ImportError_(ValueError):
+    """A CSV row that cannot be imported; the message names the line."""
+
+
+def normalise_gtin(raw: str) -> str:
+    """GTIN-8/12/13/14 → 14 digits, check digit verified."""
+    digits = raw.strip()
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        raise ValueError(f"GTIN {raw!r} must be 8, 12, 13 or 14 digits")
+    g = digits.zfill(14)
+    if not wire.valid_gtin14(g):
+        expected = wire.gs1_check_digit(g[:-1])
+        raise ValueError(f"GTIN {raw} has a wrong check digit (expected {expected})")
+    return g
+
+
+def _rows(path: Path, required: set[str]) -> list[tuple[int, dict]]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = required - set(reader.fieldnames or [])
+        if missing:
+            raise ImportError_(f"{path}: missing columns {', '.join(sorted(missing))}")
+        return [(i + 2, row) for i, row in enumerate(reader)]
+
+
+def _num(row: dict, key: str, cast=float):
+    val = (row.get(key) or "").strip()
+    return cast(val) if val else None
+
+
+def import_items(db: sqlite_utils.Database, path: Path) -> int:
+    records = []
+    for line, row in _rows(path, {"sku", "gtin", "name"}):
+        try:
+            sku = row["sku"].strip()
+            if not sku or len(sku) > 64:
+                raise ValueError("sku must be 1-64 characters")
+            records.append(
+                {
+                    "sku": sku,
+                    "gtin": normalise_gtin(row["gtin"]) if row["gtin"].strip() else None,
+                    "name": row["name"].strip(),
+                    "category": (row.get("category") or "").strip() or None,
+                    "unit_cost": _num(row, "unit_cost"),
+                    "price": _num(row, "price"),
+                    "supplier": (row.get("supplier") or "").strip() or None,
+                    "lead_time_days": _num(row, "lead_time_days"),
+                    "pack_size": _num(row, "pack_size", int),
+                    "moq": _num(row, "moq", int),
+                }
+            )
+        except ValueError as exc:
+            raise ImportError_(f"{path}:{line}: {exc}") from None
+    db["items"].upsert_all(records, pk="sku", alter=False)
+    return len(records)
+
+
+def _ensure_locations(db: sqlite_utils.Database, locs: dict[str, str | None]) -> None:
+    with db.conn:
+        for loc, kind in locs.items():
+            db.conn.execute(
+                "INSERT INTO locations (loc, site, kind) VALUES (?, ?, ?) "
+                "ON CONFLICT(loc) DO UPDATE SET kind = coalesce(excluded.kind, kind)",
+                (loc, wire.site_of(loc), kind),
+            )
+
+
+def import_locations_from(db: sqlite_utils.Database, locs: list[str]) -> int:
+    """Register locations given as `SITE/BIN` strings (used by the demo and tests)."""
+    bad = [loc for loc in locs if not wire.valid_loc(loc)]
+    if bad:
+        raise ImportError_(f"locations must be SITE/BIN: {', '.join(bad)}")
+    _ensure_locations(db, dict.fromkeys(locs))
+    return len(locs)
+
+
+def import_locations(db: sqlite_utils.Database, path: Path) -> int:
+    locs: dict[str, str | None] = {}
+    for line, row in _rows(path, {"loc"}):
+        loc = row["loc"].strip()
+        if not wire.valid_loc(loc):
+            raise ImportError_(f"{path}:{line}: location {loc!r} must be SITE/BIN")
+        locs[loc] = (row.get("kind") or "").strip() or None
+    _ensure_locations(db, locs)
+    return len(locs)
+
+
+def import_stock(db: sqlite_utils.Database, path: Path) -> int:
+    conn: sqlite3.Connection = db.conn
+    rows = _rows(path, {"sku", "loc", "qty"})
+    items = dict(conn.execute("SELECT sku, id FROM items"))
+    parsed = []
+    for line, row in rows:
+        sku, loc = row["sku"].strip(), row["loc"].strip()
+        if sku not in items:
+            raise ImportError_(f"{path}:{line}: SKU {sku!r} is not in the item master")
+        if not wire.valid_loc(loc):
+            raise ImportError_(f"{path}:{line}: location {loc!r} must be SITE/BIN")
+        try:
+            qty = int(row["qty"])
+            if qty < 0:
+                raise ValueError
+        except ValueError:
+            raise ImportError_(f"{path}:{line}: qty must be a whole number ≥ 0") from None
+        expiry = (row.get("expiry") or "").strip() or None
+        parsed.append((sku, loc, qty, (row.get("lot") or "").strip() or None, expiry))
+    _ensure_locations(db, {loc: None for _, loc, *_ in parsed})
+    loc_ids = dict(conn.execute("SELECT loc, id FROM locations"))
+    now = wire.now_ts()
+    code = ledger.TYPE_CODE["count"]
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        seq = conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM movements WHERE device = ?", (IMPORT_DEVICE,)
+        ).fetchone()[0]
+        records = []
+        for sku, loc, qty, lot, expiry in parsed:
+            seq += 1
+            site = wire.site_of(loc)
+            records.append(
+                [IMPORT_DEVICE, seq, site, now, now, "count", code, sku, items[sku], None, lot]
+                + [expiry, None, qty, 0, loc, loc_ids[loc], None, 0, path.name, None, None]
+            )
+        ledger.insert_movements(conn, records)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return len(records)
+
+
+KINDS = {"items": import_items, "locations": import_locations, "stock": import_stock}
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="tallyman import")
+    p.add_argument("kind", choices=sorted(KINDS))
+    p.add_argument("file", type=Path)
+    p.add_argument("--db", required=True)
+    args = p.parse_args(argv)
+    db = sqlite_utils.Database(ledger.connect(args.db))
+    try:
+        n = KINDS[args.kind](db, args.file)
+    except (ImportError_, OSError) as exc:
+        print(f"tallyman import: {exc}", file=sys.stderr)
+        return 1
+    print(f"imported {n} {args.kind} from {args.file}")
+    return 0

@@ -1,0 +1,255 @@
+"""The append-only ledger: every accepted movement, every rejection, and the master data they need.
+
+Why integer ids beside the text keys: the stock engine's arrays are indexed by item id × location
+id, so rebuilding ten million movements reads integers straight into numpy instead of hashing
+strings. Why `delta`: a count sets the quantity, so its effect depends on what came before; the
+ledger keeps the effect it had when it was applied (the count's variance), for audit and planning.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from central.stock import sqlbulk
+from tallyman.wire import TYPES
+
+#: Stable small-integer code of each movement type (stored as `movements.kind`).
+TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(sorted(TYPES))}
+CODE_TYPE: dict[int, str] = {i: t for t, i in TYPE_CODE.items()}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY,
+    sku TEXT NOT NULL UNIQUE,
+    gtin TEXT UNIQUE,
+    name TEXT,
+    category TEXT,
+    unit_cost REAL,
+    price REAL,
+    supplier TEXT,
+    lead_time_days REAL,
+    pack_size INTEGER,
+    moq INTEGER
+);
+CREATE TABLE IF NOT EXISTS locations (
+    id INTEGER PRIMARY KEY,
+    loc TEXT NOT NULL UNIQUE,
+    site TEXT NOT NULL,
+    kind TEXT
+);
+CREATE TABLE IF NOT EXISTS movements (
+    id INTEGER PRIMARY KEY,
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    site TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    type TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    sku_id INTEGER NOT NULL,
+    gtin TEXT,
+    lot TEXT,
+    expiry TEXT,
+    serial TEXT,
+    qty INTEGER NOT NULL,
+    delta INTEGER NOT NULL,
+    loc TEXT NOT NULL,
+    loc_id INTEGER NOT NULL,
+    to_loc TEXT,
+    to_loc_id INTEGER NOT NULL DEFAULT 0,
+    ref TEXT,
+    operator TEXT,
+    raw TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS movements_device_seq ON movements(device, seq);
+-- no per-item index: nothing queried it, and it cost over a third of ingest's write time
+-- (docs/scan-to-ledger.md, Throughput decisions)
+DROP INDEX IF EXISTS movements_sku;
+CREATE INDEX IF NOT EXISTS movements_ts ON movements(ts);
+CREATE TABLE IF NOT EXISTS movement_blocks (
+    first_id INTEGER PRIMARY KEY,
+    last_id INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS devices (
+    device TEXT PRIMARY KEY,
+    site TEXT NOT NULL,
+    upto INTEGER NOT NULL DEFAULT 0,
+    state TEXT,
+    queue INTEGER,
+    last_seen TEXT
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY,
+    received_at TEXT NOT NULL,
+    topic TEXT,
+    device TEXT,
+    site TEXT,
+    seq INTEGER,
+    code TEXT NOT NULL,
+    detail TEXT,
+    event TEXT,
+    payload TEXT,
+    status TEXT NOT NULL DEFAULT 'open',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    resolved_at TEXT
+);
+CREATE INDEX IF NOT EXISTS dead_letters_status ON dead_letters(status, id);
+CREATE INDEX IF NOT EXISTS dead_letters_device_seq ON dead_letters(device, seq);
+CREATE TABLE IF NOT EXISTS tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT,
+    remote_addr TEXT
+);
+"""
+
+MOVEMENT_COLUMNS = (
+    "device",
+    "seq",
+    "site",
+    "ts",
+    "received_at",
+    "type",
+    "kind",
+    "sku",
+    "sku_id",
+    "gtin",
+    "lot",
+    "expiry",
+    "serial",
+    "qty",
+    "delta",
+    "loc",
+    "loc_id",
+    "to_loc",
+    "to_loc_id",
+    "ref",
+    "operator",
+    "raw",
+)
+INSERT_MOVEMENT_HEAD = f"INSERT INTO movements ({', '.join(MOVEMENT_COLUMNS)})"
+MOVEMENT_VALUES = f"({', '.join('?' * len(MOVEMENT_COLUMNS))})"
+INSERT_MOVEMENT = f"{INSERT_MOVEMENT_HEAD} VALUES {MOVEMENT_VALUES}"
+INSERT_DEAD_LETTER_HEAD = (
+    "INSERT INTO dead_letters (received_at, topic, device, site, seq, code, detail, event, payload)"
+)
+DEAD_LETTER_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def insert_movements(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> None:
+    """Insert ledger rows (MOVEMENT_COLUMNS order), many per statement (see tallyman.sqlbulk)."""
+    sqlbulk.insert_rows(conn, INSERT_MOVEMENT_HEAD, MOVEMENT_VALUES, rows)
+
+
+def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """Open (and create) the ledger. WAL so readers never block the ingest writer; FULL sync
+    because central acknowledges after commit and the edge then forgets the event: a commit that
+    a power cut could undo would lose a scan."""
+    conn = sqlite3.connect(
+        str(path), timeout=30, isolation_level=None, check_same_thread=check_same_thread
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.executescript(SCHEMA)
+    return conn
+
+
+def database(path: str | Path) -> sqlite_utils.Database:
+    """A sqlite-utils handle on the ledger, for import and ad-hoc queries."""
+    return sqlite_utils.Database(connect(path))
+
+
+def device_watermarks(conn: sqlite3.Connection) -> dict[str, tuple[str, int, set[int]]]:
+    """Per device: (site, contiguous upto, seqs already stored above upto).
+
+    Central acknowledges `upto` only over a gap-free run of seqs: a lost message (a broker killed
+    before it persisted) leaves a gap that the edge fills by retransmitting.
+    """
+    out: dict[str, tuple[str, int, set[int]]] = {}
+    for device, site, upto in conn.execute("SELECT device, site, upto FROM devices"):
+        above = {
+            s
+            for (s,) in conn.execute(
+                "SELECT seq FROM movements WHERE device = ? AND seq > ? "
+                "UNION SELECT seq FROM dead_letters WHERE device = ? AND seq > ?",
+                (device, upto, device, upto),
+            )
+        }
+        out[device] = (site, upto, above)
+    return out
+
+
+#: Columns of a movement block, in order: what the stock engine needs of each movement.
+BLOCK_COLUMNS = ("sku_id", "loc_id", "to_loc_id", "kind", "qty")
+BLOCK_DTYPE = np.dtype("<i4")
+
+
+def write_block(conn: sqlite3.Connection, first_id: int, columns: np.ndarray) -> None:
+    """Store the engine's columns of movements first_id… (contiguous ids) as one packed block.
+
+    Why: replaying ten million ledger rows through Python tuples takes longer than the ten
+    seconds a restart may take; the same rows as a few thousand packed blocks load straight
+    into numpy. A block is written in the same transaction as its rows, so the two never
+    disagree, and rows without a block are still replayed from the rows themselves.
+    """
+    n = columns.shape[0]
+    if n:
+        data = np.ascontiguousarray(columns, dtype=BLOCK_DTYPE).tobytes()
+        conn.execute(
+            "INSERT INTO movement_blocks (first_id, last_id, data) VALUES (?, ?, ?)",
+            (first_id, first_id + n - 1, data),
+        )
+
+
+def iter_engine_columns(conn: sqlite3.Connection, chunk: int = 1_000_000):
+    """Every movement's engine columns in ledger order, as (n, 5) int64 arrays.
+
+    Packed blocks where they exist; the rows themselves for any id range no block covers.
+    """
+    select = f"SELECT {', '.join(BLOCK_COLUMNS)} FROM movements WHERE id > ? AND id < ? ORDER BY id"
+    next_id = 1
+    blocks = conn.execute("SELECT first_id, last_id, data FROM movement_blocks ORDER BY first_id")
+    end = conn.execute("SELECT coalesce(max(id), 0) FROM movements").fetchone()[0] + 1
+    for first_id, last_id, data in itertools.chain(blocks, [(end, end - 1, None)]):
+        if first_id > next_id:
+            cur = conn.execute(select, (next_id - 1, first_id))
+            while rows := cur.fetchmany(chunk):
+                yield np.array(rows, dtype=np.int64).reshape(-1, len(BLOCK_COLUMNS))
+        if data is not None:
+            yield np.frombuffer(data, dtype=BLOCK_DTYPE).reshape(-1, len(BLOCK_COLUMNS))
+        next_id = max(next_id, last_id + 1)
+
+
+def count_movements(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM movements").fetchone()[0]
+
+
+def reader(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A read-only connection for API threads (WAL lets it read while ingest writes)."""
+    conn = sqlite3.connect(
+        str(path), timeout=30, isolation_level=None, check_same_thread=check_same_thread
+    )
+    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute("PRAGMA query_only=1")
+    return conn

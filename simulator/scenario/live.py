@@ -1,0 +1,299 @@
+"""The live twin: start a scenario from central's current state (`--from-central URL`).
+
+From central (contract in DESIGN.md / the simulator brief):
+  GET /api/stock?by=site       opening stock: available (on hand − reserved) per SKU × site,
+                               plus in_transit and on_order as a pipeline
+  GET /api/movements?type=…    sale (and pick) movements of the last `lookback_days`, paged by
+                               after_id: each pair's daily demand rate and variance
+  GET /api/lead-times          observed mean lead time per supplier (404 on an old central:
+                               the scenario's lead times are kept, and the run says so)
+
+Then the scenario's own disruptions and strategies apply, with day 0 = today. Choices, because
+central does not say: in-transit stock lands on day ⌈L/2⌉ and on-order stock on day L (L = the
+site's inbound mean lead time, at least 1); sites with sales use sales as demand, sites with no
+sales use picks (fulfilment warehouses); SKUs the scenario lists keep their policy and weekly
+profile, other SKUs get [live] policy (default `auto`) and unmet.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import requests
+from scipy import stats as sps
+
+from simulator.scenario import distributions
+from simulator.scenario.model import Demand, InitialState, LeadTime, Policy, Scenario, Site, Sku
+
+DAY = timedelta(days=1)
+#: Overdispersion test level: a pair is negbin only when Poisson is rejected at this level.
+DISPERSION_ALPHA = 0.05
+MIN_DAYS_FOR_NEGBIN = 7
+
+
+class LiveError(RuntimeError):
+    """Central could not be read; the message says which call failed and why."""
+
+
+@dataclass
+class Snapshot:
+    stock: list[dict]
+    demand: dict[tuple[str, str], np.ndarray]  # (site, sku) -> units per day over the window
+    window_days: int
+    lead_times: dict[str, float] | None  # supplier -> observed mean days; None if unavailable
+    taken_at: datetime
+    notes: list[str] = field(default_factory=list)
+
+
+# --- reading central -----------------------------------------------------------------------
+
+
+def _get(session: requests.Session, url: str, params: dict | None, timeout: float) -> dict:
+    try:
+        resp = session.get(url, params=params, timeout=timeout)
+    except requests.RequestException as exc:
+        raise LiveError(f"GET {url}: {exc}") from exc
+    if resp.status_code != 200:
+        raise LiveError(f"GET {resp.url}: HTTP {resp.status_code} {resp.text[:200]}")
+    try:
+        return resp.json()
+    except ValueError as exc:
+        raise LiveError(f"GET {resp.url}: not JSON") from exc
+
+
+def movements(
+    session: requests.Session, base: str, kind: str, since: datetime, timeout: float, page=1000
+) -> list[dict]:
+    """Every movement of `kind` since `since`, following next_after_id until it is null."""
+    rows: list[dict] = []
+    after: int | None = None
+    while True:
+        params = {"type": kind, "since": since.isoformat().replace("+00:00", "Z"), "limit": page}
+        if after is not None:
+            params["after_id"] = after
+        body = _get(session, f"{base}/api/movements", params, timeout)
+        rows += body.get("rows", [])
+        after = body.get("next_after_id")
+        if after is None:
+            return rows
+
+
+def lead_times(session: requests.Session, base: str, timeout: float) -> dict[str, float] | None:
+    """Observed mean lead time per supplier (None when central has no such endpoint).
+
+    Per-SKU rows are averaged per supplier weighted by their counts: the twin's lead times are
+    per lane, shared by every SKU on a shipment."""
+    try:
+        resp = session.get(f"{base}/api/lead-times", timeout=timeout)
+    except requests.RequestException as exc:
+        raise LiveError(f"GET {base}/api/lead-times: {exc}") from exc
+    if resp.status_code == 404:
+        return None
+    if resp.status_code != 200:
+        raise LiveError(f"GET {base}/api/lead-times: HTTP {resp.status_code}")
+    overall: dict[str, float] = {}
+    weighted: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for row in resp.json().get("rows", []):
+        sup, mean, n = row["supplier"], float(row["mean_days"]), float(row.get("n") or 1)
+        if row.get("sku") is None:
+            overall[sup] = mean
+        else:
+            weighted[sup][0] += mean * n
+            weighted[sup][1] += n
+    for sup, (total, n) in weighted.items():
+        overall.setdefault(sup, total / n)
+    return overall
+
+
+def fetch(url: str, lookback_days: int = 28, now: datetime | None = None, timeout=10.0) -> Snapshot:
+    base = url.rstrip("/")
+    now = now or datetime.now(UTC)
+    since = now - lookback_days * DAY
+    notes: list[str] = []
+    with requests.Session() as session:
+        stock = _get(session, f"{base}/api/stock", {"by": "site"}, timeout).get("rows", [])
+        sales = movements(session, base, "sale", since, timeout)
+        picks = movements(session, base, "pick", since, timeout)
+        leads = lead_times(session, base, timeout)
+    if leads is None:
+        notes.append(
+            "central has no /api/lead-times (404): using the scenario's supplier lead times"
+        )
+    demand, window = daily_demand(sales, picks, since, now, lookback_days)
+    if window < lookback_days:
+        notes.append(f"central's sales history covers {window} of {lookback_days} days")
+    return Snapshot(stock, demand, window, leads, now, notes)
+
+
+def daily_demand(
+    sales: list[dict], picks: list[dict], since: datetime, now: datetime, lookback: int
+) -> tuple[dict[tuple[str, str], np.ndarray], int]:
+    """Units per day per (site, sku) over the window. Sales count where a site has any; picks
+    only at sites with no sales. The window starts at the first movement if history is short."""
+    parsed = [
+        (_site(m["loc"]), m["sku"], abs(int(m["qty"])), _ts(m["ts"]), t)
+        for t, ms in (("sale", sales), ("pick", picks))
+        for m in ms
+        if m.get("sku")
+    ]
+    selling = {site for site, _, _, _, t in parsed if t == "sale"}
+    used = [p for p in parsed if (p[4] == "sale") == (p[0] in selling)]
+    start = since
+    if used:
+        first = min(p[3] for p in used)
+        if first > since + DAY:
+            start = first
+    window = max(1, min(lookback, math.ceil((now - start) / DAY)))
+    start = now - window * DAY
+    out: dict[tuple[str, str], np.ndarray] = {}
+    for site, sku, qty, ts, _ in used:
+        day = int((ts - start) / DAY)
+        if 0 <= day < window:
+            out.setdefault((site, sku), np.zeros(window))[day] += qty
+    return out, window
+
+
+def _site(loc: str) -> str:
+    return loc.split("/", 1)[0]
+
+
+def _ts(text: str) -> datetime:
+    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+# --- estimating demand ---------------------------------------------------------------------
+
+
+def dispersion_pvalue(counts: np.ndarray) -> float:
+    """Poisson dispersion test: (n−1)s²/x̄ ~ χ²(n−1) when counts are Poisson; small p-values
+    say the variance is larger than the mean (overdispersed)."""
+    n, mean = counts.size, float(counts.mean())
+    if n < 2 or mean <= 0:
+        return 1.0
+    stat = (n - 1) * float(counts.var(ddof=1)) / mean
+    return float(sps.chi2.sf(stat, n - 1))
+
+
+def estimate_demand(counts: np.ndarray, weekly: tuple[float, ...] = (1.0,) * 7) -> Demand:
+    """Poisson at the observed mean, or negbin with the observed sd when the dispersion test
+    rejects Poisson (needs at least a week of days)."""
+    mean = float(counts.mean()) if counts.size else 0.0
+    if counts.size >= MIN_DAYS_FOR_NEGBIN and mean > 0:
+        var = float(counts.var(ddof=1))
+        if var > mean and dispersion_pvalue(counts) < DISPERSION_ALPHA:
+            return Demand("negbin", mean, math.sqrt(var), weekly)
+    return Demand("poisson", mean, None, weekly)
+
+
+# --- applying a snapshot -------------------------------------------------------------------
+
+
+def apply(sc: Scenario, snap: Snapshot) -> tuple[Scenario, list[str]]:
+    """The scenario, restarted from central's state: today is day 0, no warm-up."""
+    notes = list(snap.notes)
+    cfg = sc.live
+    stock_rows = {(r["site"], r["sku"]): r for r in snap.stock}
+    central_sites = sorted({s for s, _ in stock_rows} | {s for s, _ in snap.demand})
+    central_skus = sorted({k for _, k in stock_rows} | {k for _, k in snap.demand})
+    if not central_skus:
+        raise LiveError("central reports no stock and no sales: nothing to start from")
+
+    suppliers = _suppliers(sc, snap, notes)
+    default_source = cfg.get("default_source") or next(
+        (s.id for s in sc.sites if s.kind == "dc"), sc.suppliers[0].id if sc.suppliers else None
+    )
+    sites = list(sc.sites)
+    known = {s.id for s in sites}
+    added = [s for s in central_sites if s not in known]
+    for sid in added:
+        sites.append(Site(id=sid, source=default_source, kind="store"))
+    if added:
+        notes.append(
+            f"{len(added)} site(s) only central knows were added, sourced from "
+            f"{default_source}: {', '.join(added[:8])}{' …' if len(added) > 8 else ''}"
+        )
+
+    by_sku = {k.id: k for k in sc.skus}
+    dropped = [k for k in by_sku if k not in set(central_skus)]
+    if dropped:
+        notes.append(f"{len(dropped)} scenario SKU(s) central does not stock were left out")
+    live_policy = cfg.get("policy") or Policy("auto")
+    skus = [
+        by_sku.get(k) or Sku(k, Demand(), live_policy, unmet=cfg.get("unmet", "backorder"))
+        for k in central_skus
+    ]
+
+    pair_demand = {}
+    for site in sites:
+        if site.faces_demand:
+            for sku in skus:
+                counts = snap.demand.get((site.id, sku.id), np.zeros(snap.window_days))
+                pair_demand[(site.id, sku.id)] = estimate_demand(counts, sku.demand.weekly)
+
+    run = replace(sc.run, warmup=0, start_weekday=snap.taken_at.weekday())
+    if sc.run.warmup:
+        notes.append(f"warm-up set to 0 (was {sc.run.warmup}): the run starts from today's stock")
+    draft = replace(
+        sc,
+        run=run,
+        suppliers=tuple(suppliers),
+        sites=tuple(sites),
+        skus=tuple(skus),
+        pair_demand=pair_demand,
+    )
+    initial = _initial(draft, stock_rows)
+    return replace(draft, initial=initial), notes
+
+
+def _suppliers(sc: Scenario, snap: Snapshot, notes: list[str]):
+    if snap.lead_times is None:
+        return list(sc.suppliers)
+    out = []
+    for sup in sc.suppliers:
+        mean = snap.lead_times.get(sup.id)
+        if mean is None:
+            out.append(sup)
+            continue
+        lt = (
+            LeadTime("poisson", mean)
+            if sup.lead_time.kind == "poisson"
+            else LeadTime("fixed", float(round(mean)))
+        )
+        out.append(replace(sup, lead_time=lt))
+        notes.append(f"supplier {sup.id}: observed mean lead time {mean:.1f} days")
+    return out
+
+
+def _initial(sc: Scenario, stock_rows: dict[tuple[str, str], dict]) -> InitialState:
+    from simulator.engine.network import compile_network
+
+    net = compile_network(sc)  # for each site's inbound lane
+    stock = {(s.id, k.id): 0 for s in sc.sites for k in sc.skus}
+    site_index = {s: i for i, s in enumerate(net.site_ids)}
+    pipeline = []
+    for (site, sku), row in stock_rows.items():
+        if (site, sku) not in stock:
+            continue
+        stock[(site, sku)] = int(row.get("available", row.get("on_hand", 0)))
+        lane = net.lanes[net.primary_lane[site_index[site]]]
+        lt = max(1, round(distributions.moments(lane.days)[0]))
+        if row.get("in_transit"):
+            pipeline.append((site, sku, int(row["in_transit"]), max(1, math.ceil(lt / 2))))
+        if row.get("on_order"):
+            pipeline.append((site, sku, int(row["on_order"]), lt))
+    return InitialState(stock=stock, pipeline=tuple(pipeline))
+
+
+def from_central(sc: Scenario, url: str, now: datetime | None = None) -> tuple[Scenario, list[str]]:
+    snap = fetch(
+        url,
+        lookback_days=int(sc.live.get("lookback_days", 28)),
+        now=now,
+        timeout=float(sc.live.get("timeout_s", 10.0)),
+    )
+    return apply(sc, snap)
