@@ -53,3 +53,8 @@ def main(argv: list[str]) -> int:
             part.stop()
     state.ingest.stop()
     return 0
+
+
+from tallyman.console import passthrough as _passthrough  # noqa: E402
+
+command = _passthrough(main, "central")

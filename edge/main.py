@@ -230,3 +230,8 @@ def main(argv: list[str]) -> int:
     edge.publisher.stop()
     edge.outbox.close()
     return 0
+
+
+from tallyman.console import passthrough as _passthrough  # noqa: E402
+
+command = _passthrough(main, "edge")

@@ -183,3 +183,8 @@ def main(argv: list[str]) -> int:
         return rfid_main(rest)
     print(f"tallyman scanner: unknown device {kind!r}; use barcode or rfid", file=sys.stderr)
     return 2
+
+
+from tallyman.console import passthrough as _passthrough  # noqa: E402
+
+command = _passthrough(main, "scanner")

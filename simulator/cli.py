@@ -86,3 +86,8 @@ def main(argv: list[str]) -> int:
         if not args.quiet:
             out.print(f"report: {', '.join(str(f) for f in files)}")
     return 0
+
+
+from tallyman.console import passthrough as _passthrough  # noqa: E402
+
+command = _passthrough(main, "sim")

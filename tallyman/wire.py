@@ -290,15 +290,3 @@ def encode_status(state: str, queue: int, **extra: Any) -> bytes:
 
 
 # --- broker address ---------------------------------------------------------------------
-
-
-def parse_broker_url(url: str) -> tuple[str, int, str | None, str | None]:
-    """`mqtt://[user:password@]host[:port]` → (host, port, user, password)."""
-    from urllib.parse import unquote, urlsplit
-
-    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
-    if parts.scheme not in ("mqtt", "tcp"):
-        raise ValueError(f"broker URL must start with mqtt://, got {url!r}")
-    user = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password else None
-    return parts.hostname or "127.0.0.1", parts.port or 1883, user, password

@@ -13,7 +13,8 @@ os.environ["PATH"] = os.pathsep.join(
     [str(Path(sys.executable).parent), os.environ.get("PATH", ""), "/usr/sbin"]
 )
 
-from central.access.broker import BrokerDir, free_port  # noqa: E402
+from central.access.broker import BrokerDir  # noqa: E402
+from tallyman.net import free_port
 
 ITEMS_CSV = """sku,gtin,name,category,unit_cost,price,supplier,lead_time_days
 A1,05901234123457,Widget,tools,1.5,3,S1,3

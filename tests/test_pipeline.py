@@ -19,16 +19,8 @@ from edge.delivery.outbox import Outbox
 from edge.delivery.publisher import Publisher
 from edge.main import Edge, Screen
 from edge.session import Workflow
-from tallyman import wire
-
-
-def wait_for(pred, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+from tallyman import net, wire
+from tests.helpers import wait_for  # noqa: F401
 
 
 @pytest.fixture
@@ -191,9 +183,9 @@ def test_dead_letter_retry_after_fix(central, broker, tmp_path):
 def test_device_cannot_publish_for_another(broker, tmp_path):
     """ACL: hh-1's credentials cannot write hh-2's topic (the broker drops it)."""
     url = broker.add_device("hh-1", "DC1")
-    host, port, user, pw = wire.parse_broker_url(url)
+    host, port, user, pw = net.parse_broker_url(url)
     spy = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="spy")
-    h, p, cu, cp = wire.parse_broker_url(broker.central_url)
+    h, p, cu, cp = net.parse_broker_url(broker.central_url)
     spy.username_pw_set(cu, cp)
     got = []
     spy.on_message = lambda c, u, m: got.append(m.topic)

@@ -21,20 +21,11 @@ import pytest
 from central.http.app import create_app, load_state, start_ingest
 from central.planning.cli import main as plan_main
 from central.planning.settings import load_settings, parse_settings
-from tallyman import wire
+from tallyman import net, wire
+from tests.helpers import wait_for  # noqa: F401
 from tests.planning_fixtures import audit_rows, seed_sales, token, write_config
 
 A1_GTIN = "05901234123457"
-
-
-def wait_for(pred, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Central:
@@ -103,7 +94,7 @@ class Central:
 
 class AlertListener:
     def __init__(self, broker, site="STORE1"):
-        host, port, user, pw = wire.parse_broker_url(broker.central_url)
+        host, port, user, pw = net.parse_broker_url(broker.central_url)
         self.messages: list[dict] = []
         self.ready = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"alerts-test-{time.time()}")

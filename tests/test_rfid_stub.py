@@ -173,7 +173,7 @@ def test_unplug_and_replug(reader):
 def test_rfid_cli(tmp_path):
     link = tmp_path / "cli-m100"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tallyman.cli", "scanner", "rfid", "--link", str(link)]
+        [sys.executable, "-m", "tallyman.launch.cli", "scanner", "rfid", "--link", str(link)]
         + ["--linger", "0.5"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

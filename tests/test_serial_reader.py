@@ -265,7 +265,7 @@ def test_scanner_cli_round_trip(tmp_path):
     """`tallyman scanner barcode`: path on the first line, scans from stdin, replies on stdout."""
     link = tmp_path / "cli-scanner"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tallyman.cli", "scanner", "barcode", "--link", str(link)],
+        [sys.executable, "-m", "tallyman.launch.cli", "scanner", "barcode", "--link", str(link)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

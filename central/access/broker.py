@@ -14,13 +14,12 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tallyman import wire
+from tallyman.net import free_port, wait_port  # noqa: F401 - re-exported for BrokerDir users
 
 CENTRAL_USER = "central"
 
@@ -30,12 +29,6 @@ def mosquitto_binary() -> str:
     if not Path(found).exists():
         raise FileNotFoundError("mosquitto is not installed; run scripts/setup")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -156,16 +149,3 @@ class BrokerDir:
         proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=out, stderr=out)
         wait_port(self.host, self.port, 10, proc)
         return proc
-
-
-def wait_port(host: str, port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"mosquitto exited with {proc.returncode}; see its log")
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")

@@ -33,3 +33,8 @@ def main(argv: list[str]) -> int:
         return 1
     print(f"device {args.device} at {args.site}; its broker URL (shown once):\n{url}")
     return 0
+
+
+from tallyman.console import passthrough as _passthrough  # noqa: E402
+
+command = _passthrough(main, "device")

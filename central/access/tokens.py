@@ -89,3 +89,8 @@ def main(argv: list[str]) -> int:
     conn = ledger.connect(args.db)
     print(create_token(conn, args.role, args.name or args.role))
     return 0
+
+
+from tallyman.console import passthrough as _passthrough  # noqa: E402
+
+command = _passthrough(main, "token")

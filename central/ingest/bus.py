@@ -13,14 +13,14 @@ import threading
 import paho.mqtt.client as mqtt
 
 from central.ingest.pipeline import Ingest
-from tallyman import wire
+from tallyman import net, wire
 
 log = logging.getLogger("tallyman.bus")
 
 
 class CentralBus:
     def __init__(self, url: str, ingest: Ingest, client_id: str = "tallyman-central"):
-        self.host, self.port, user, password = wire.parse_broker_url(url)
+        self.host, self.port, user, password = net.parse_broker_url(url)
         self.ingest = ingest
         self.connected = False
         self._ready = threading.Event()

@@ -130,3 +130,8 @@ def main(argv: list[str]) -> int:
     else:
         _print(doc)
     return 0
+
+
+from tallyman.console import passthrough as _passthrough  # noqa: E402
+
+command = _passthrough(main, "plan")

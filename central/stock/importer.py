@@ -169,3 +169,8 @@ def main(argv: list[str]) -> int:
         return 1
     print(f"imported {n} {args.kind} from {args.file}")
     return 0
+
+
+from tallyman.console import passthrough as _passthrough  # noqa: E402
+
+command = _passthrough(main, "import")

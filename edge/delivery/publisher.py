@@ -18,7 +18,7 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 
 from edge.delivery.outbox import Outbox
-from tallyman import wire
+from tallyman import net, wire
 
 log = logging.getLogger("tallyman.publisher")
 
@@ -43,7 +43,7 @@ class Publisher:
         self.status_interval = status_interval
         self.keepalive = keepalive
         self.on_rejected = on_rejected
-        self.host, self.port, user, password = wire.parse_broker_url(broker_url)
+        self.host, self.port, user, password = net.parse_broker_url(broker_url)
         self.acked = outbox.acked_upto
         self.sent = self.acked
         self.connected = False

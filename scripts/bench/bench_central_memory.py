@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}:/usr/sbin"
 
-from central.access.broker import BrokerDir, free_port, wait_port  # noqa: E402
+from central.access.broker import BrokerDir  # noqa: E402
 from central.stock import ledger  # noqa: E402
+from tallyman.net import free_port, wait_port  # noqa: E402
 from tallyman.wire import gtin14  # noqa: E402
 
 
@@ -93,7 +94,16 @@ def main() -> None:
         port = free_port()
         t0 = time.perf_counter()
         central = subprocess.Popen(
-            [sys.executable, "-m", "tallyman.cli", "central", "--db", str(db), "--broker", url]
+            [
+                sys.executable,
+                "-m",
+                "tallyman.launch.cli",
+                "central",
+                "--db",
+                str(db),
+                "--broker",
+                url,
+            ]
             + ["--http", f"127.0.0.1:{port}"],
             stdout=subprocess.DEVNULL,
             stderr=open(tmp / "central.log", "wb"),  # noqa: SIM115

@@ -33,10 +33,11 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')
 import paho.mqtt.client as mqtt  # noqa: E402
 import sqlite_utils  # noqa: E402
 
-from central.access.broker import BrokerDir, free_port, wait_port  # noqa: E402
+from central.access.broker import BrokerDir  # noqa: E402
 from central.stock import importer, ledger  # noqa: E402
 from edge.delivery.outbox import Outbox  # noqa: E402
-from tallyman import sample, wire  # noqa: E402
+from tallyman import net, sample, wire  # noqa: E402
+from tallyman.net import free_port, wait_port  # noqa: E402
 
 BATCH = 1000
 TYPES = ("receive", "pick", "sale", "return")
@@ -104,7 +105,7 @@ def run_pipeline(devices: int, per_device: int) -> float:
         try:
             port = free_port()
             central = subprocess.Popen(
-                [sys.executable, "-m", "tallyman.cli", "central", "--db", str(db)]
+                [sys.executable, "-m", "tallyman.launch.cli", "central", "--db", str(db)]
                 + ["--broker", broker.url("central", (broker.path / "central.secret").read_text())]
                 + ["--http", f"127.0.0.1:{port}"],
                 stdout=subprocess.DEVNULL,
@@ -118,7 +119,7 @@ def run_pipeline(devices: int, per_device: int) -> float:
             for d in range(devices):
                 procs.append(
                     subprocess.Popen(
-                        [sys.executable, "-m", "tallyman.cli", "edge", "--device", f"hh-{d}"]
+                        [sys.executable, "-m", "tallyman.launch.cli", "edge", "--device", f"hh-{d}"]
                         + ["--site", "DC1", "--broker", urls[d], "--outbox"]
                         + [str(tmp / f"hh-{d}.outbox"), "--batch", str(BATCH)],
                         stdout=subprocess.DEVNULL,
@@ -149,7 +150,7 @@ def run_raw_broker(devices: int, per_device: int) -> float:
         central_url = broker.init()
         proc = broker.start()
         try:
-            host, port, user, pw = wire.parse_broker_url(central_url)
+            host, port, user, pw = net.parse_broker_url(central_url)
             items = sample.items(300)
             payloads = []
             for d in range(devices):

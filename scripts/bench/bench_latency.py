@@ -33,10 +33,11 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')
 
 import sqlite_utils  # noqa: E402
 
-from central.access.broker import BrokerDir, free_port, wait_port  # noqa: E402
+from central.access.broker import BrokerDir  # noqa: E402
 from central.stock import importer, ledger  # noqa: E402
 from firmware_stubs.barcode import BarcodeScannerStub  # noqa: E402
 from tallyman import sample  # noqa: E402
+from tallyman.net import free_port, wait_port  # noqa: E402
 from tallyman.wire import parse_ts  # noqa: E402
 
 BIN = "DC1/BENCH"
@@ -71,7 +72,7 @@ def main() -> None:
             port = free_port()
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "tallyman.cli", "central", "--db", str(db)]
+                    [sys.executable, "-m", "tallyman.launch.cli", "central", "--db", str(db)]
                     + ["--broker", central_url, "--http", f"127.0.0.1:{port}"],
                     stdout=subprocess.DEVNULL,
                     stderr=open(tmp / "central.log", "wb"),  # noqa: SIM115
@@ -84,7 +85,14 @@ def main() -> None:
                 stubs.append(stub)
                 procs.append(
                     subprocess.Popen(
-                        [sys.executable, "-m", "tallyman.cli", "edge", "--device", f"hh-{d:02d}"]
+                        [
+                            sys.executable,
+                            "-m",
+                            "tallyman.launch.cli",
+                            "edge",
+                            "--device",
+                            f"hh-{d:02d}",
+                        ]
                         + ["--site", "DC1", "--broker", url, "--outbox", str(tmp / f"{d}.db")]
                         + ["--barcode", stub.path],
                         stdout=subprocess.DEVNULL,

@@ -65,8 +65,8 @@ def serve(db: str, server: str) -> None:
     """Child process: central's app on a free port; prints the port, serves until killed."""
     import logging
 
-    from central.access.broker import free_port
     from central.http.app import create_app, load_state
+    from tallyman.net import free_port
 
     logging.basicConfig(level=logging.WARNING)
     state = load_state(db)
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             try:
                 port = int(child.stdout.readline())
-                from central.access.broker import wait_port
+                from tallyman.net import wait_port
 
                 wait_port("127.0.0.1", port, 30, child)
                 warm = load(port, token, 200, 8, 1, seed=999)  # warm-up: caches, threads

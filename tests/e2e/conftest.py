@@ -1,7 +1,7 @@
 """Multi-process fixtures: central and edges as real `tallyman` processes, stub scanners on ptys.
 
 Nothing here is mocked: the broker is mosquitto (from the parent conftest), central and each
-edge run as `python -m tallyman.cli …` subprocesses and are killed with SIGKILL by the tests.
+edge run as `python -m tallyman.launch.cli …` subprocesses and are killed with SIGKILL by the tests.
 """
 
 from __future__ import annotations
@@ -19,14 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from central.access.broker import BrokerDir, free_port, wait_port
+from central.access.broker import BrokerDir
 from firmware_stubs.barcode import BarcodeScannerStub
+from tallyman.net import free_port, wait_port
+from tests.helpers import wait_for
 
 
 def spawn(args: list[str], log: Path) -> subprocess.Popen:
     out = open(log, "ab")  # noqa: SIM115 - owned by the child
     return subprocess.Popen(
-        [sys.executable, "-m", "tallyman.cli", *args], stdout=out, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "tallyman.launch.cli", *args], stdout=out, stderr=subprocess.STDOUT
     )
 
 
@@ -140,9 +142,4 @@ def restart_broker(broker: BrokerDir, down_for: float = 0.5) -> None:
 
 
 def wait_until(pred, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    wait_for(pred, timeout, what, every=0.1)

@@ -23,7 +23,7 @@ import pytest
 
 from central.access.broker import BrokerDir
 from firmware_stubs.barcode import BarcodeScannerStub
-from tallyman import wire
+from tallyman import net, wire
 from tests.e2e.conftest import Central, EdgeProc, get_json, spawn, wait_port, wait_until
 from tests.planning_fixtures import seed_sales, token, write_config
 
@@ -57,7 +57,7 @@ class Listener:
     """central's own login, subscribed to the store's alerts topic."""
 
     def __init__(self, broker: BrokerDir, site: str):
-        host, port, user, pw = wire.parse_broker_url(broker.central_url)
+        host, port, user, pw = net.parse_broker_url(broker.central_url)
         self.changes: list[dict] = []
         subscribed = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="e2e-alert-listener")

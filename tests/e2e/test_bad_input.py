@@ -9,7 +9,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from tallyman import wire
+from tallyman import net, wire
 from tests.e2e.conftest import get_json, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +58,7 @@ def test_bad_input_is_refused_with_reasons(stack, broker):
     assert "REJECTED" in log and "unknown_gtin" in log and "check digit" in log
 
     # Over MQTT with the device's own login: malformed, oversized, mismatched, replayed.
-    host, port, user, pw = wire.parse_broker_url(edge.url)
+    host, port, user, pw = net.parse_broker_url(edge.url)
     acks = []
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="rogue-hh-1")
     c.username_pw_set(user, pw)

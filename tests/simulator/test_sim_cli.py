@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from simulator import cli
-from tallyman import cli as tallyman_cli
+from tallyman.launch import cli as tallyman_cli
 
 KPIS = (
     "cost_per_day",

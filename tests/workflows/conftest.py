@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import itertools
 import sqlite3
-import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -16,16 +15,7 @@ from central.http import stock_api as api
 from central.http.app import create_app, load_state, start_ingest
 from central.stock import ledger
 from tallyman import wire
-
-
-def wait_for(pred, timeout: float = 10.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.helpers import wait_for  # noqa: F401
 
 
 @dataclass

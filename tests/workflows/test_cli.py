@@ -9,7 +9,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from central.http.app import create_app
-from tallyman import cli
+from tallyman.launch import cli
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-from tallyman import wire
+from tallyman import net, wire
 from tests.workflows.conftest import wait_for
 
 
@@ -15,7 +15,7 @@ class TaskListener:
     """A handheld's view of its site's task topic, logged in with the device's credentials."""
 
     def __init__(self, broker, device: str, site: str):
-        host, port, user, pw = wire.parse_broker_url(broker.add_device(device, site))
+        host, port, user, pw = net.parse_broker_url(broker.add_device(device, site))
         self.latest: dict | None = None
         self.ready = threading.Event()
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"tasks-{device}")

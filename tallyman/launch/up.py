@@ -20,8 +20,9 @@ import tomllib
 import urllib.request
 from pathlib import Path
 
-from central.access.broker import BrokerDir, free_port, wait_port
+from central.access.broker import BrokerDir
 from tallyman import sample
+from tallyman.net import free_port, wait_port
 
 DEFAULTS = {
     "dir": "var/up",
@@ -55,7 +56,7 @@ def _port_free(hostport: str) -> str:
 
 def _spawn(args: list[str], log: Path) -> subprocess.Popen:
     out = open(log, "ab")  # noqa: SIM115 - handed to the child
-    cmd = [sys.executable, "-m", "tallyman.cli", *args]
+    cmd = [sys.executable, "-m", "tallyman.launch.cli", *args]
     return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -171,3 +172,8 @@ def _wait_drained(api: str, device: str, outbox: Path, timeout: float = 30) -> N
             return
         time.sleep(0.2)
     print(f"warning: {left} events still waiting for central's ack", file=sys.stderr)
+
+
+from tallyman.console import passthrough as _passthrough  # noqa: E402
+
+command = _passthrough(main, "up")

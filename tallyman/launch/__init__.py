@@ -1,0 +1,1 @@
+"""The roof: the `tallyman` command and the local launcher. Imports downward only."""
