@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, jsonify
 from werkzeug.serving import make_server
+
+if TYPE_CHECKING:
+    from edge.service import Edge
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Tallyman handheld</title>
 <style>body{font:15px system-ui;margin:1rem}.ERR,.REJECTED{color:#b00020}.OK{color:#1b5e20}</style>
@@ -20,22 +24,22 @@ li.className=x.level;li.textContent=x.level+' '+x.text;l.appendChild(li)}}
 r();setInterval(r,1000)</script></body></html>"""
 
 
-def create_app(edge) -> Flask:
+def create_app(edge: Edge) -> Flask:
     app = Flask("tallyman.handheld")
 
     @app.get("/")
-    def index():
+    def index() -> Response:
         return Response(PAGE, mimetype="text/html")
 
     @app.get("/api/screen")
-    def screen():
+    def screen() -> Response:
         with edge.screen.lock:
             lines = list(edge.screen.lines)
         return jsonify(
             device=edge.publisher.device,
             site=edge.publisher.site,
-            loc=edge.workflow.loc,
-            mode=edge.workflow.mode,
+            loc=edge.session.loc,
+            mode=edge.session.mode,
             queue=edge.outbox.queue_length(),
             connected=edge.publisher.connected,
             lines=lines,
@@ -45,8 +49,8 @@ def create_app(edge) -> Flask:
     return app
 
 
-def serve(edge, hostport: str) -> None:
-    host, _, port = hostport.rpartition(":")
-    server = make_server(host or "127.0.0.1", int(port), create_app(edge), threaded=True)
+def serve(edge: Edge, host: str, port: int) -> None:
+    """Serve the page on a daemon thread: it lives and dies with the edge process."""
+    server = make_server(host, port, create_app(edge), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"handheld page on http://{host or '127.0.0.1'}:{server.server_port}/", flush=True)
+    print(f"handheld page on http://{host}:{server.server_port}/", flush=True)

@@ -1,237 +1,306 @@
-"""`tallyman edge`: one device's edge service, reader → decoder → workflow → outbox → publisher.
+"""`tallyman edge`: one device's edge service, built from its settings, started and stopped.
 
-The operator's "OK" (the scanner's good-read beep, an ACK on the serial line) is sent only after
-the event is committed to the outbox; every refusal goes back as a NAK with its reason, is shown
-on the screen (stdout and the handheld page) and the service carries on.
+Why the settings are a dataclass read by `tallyman.config`: a fixed reader at a dock door is set up
+once, in a file or the environment of its service unit, not by a long command line; the same
+names work in all three places and a misspelt one is refused. This module imports only light
+things at the top so that `tallyman edge --help` answers at once; the readers, the decoder and
+the MQTT client load when the edge starts.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import logging
 import signal
 import sys
 import threading
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from edge.decoding.decoder import DecodeError, decode
-from edge.decoding.epc import decode_epc
-from edge.decoding.scan import Scan
-from edge.delivery.outbox import Outbox
-from edge.delivery.publisher import Publisher
-from edge.devices.framing import framing_preset
-from edge.devices.rfid_reader import RfidDriver
-from edge.devices.serial_port import SerialReader
-from edge.session import MODES, Workflow
-from tallyman import wire
+import click
+from click.core import ParameterSource
 
-log = logging.getLogger("tallyman.edge")
+from edge.decoding.scan import MODES
+from edge.devices.framing import PRESETS
+from tallyman import net, wire
+from tallyman.config import ConfigError, load
+from tallyman.console import broker_option, fail, site_option
 
+if TYPE_CHECKING:
+    from edge.devices.rfid_reader import RfidDriver
+    from edge.devices.serial_port import SerialReader
+    from edge.service import Edge
 
-@dataclass
-class Screen:
-    """What the handheld shows: the latest lines, newest last; also echoed to stdout."""
-
-    lines: deque = field(default_factory=lambda: deque(maxlen=200))
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def show(self, level: str, text: str) -> None:
-        line = f"{level} {text}"
-        with self.lock:
-            self.lines.append({"ts": wire.now_ts(), "level": level, "text": text})
-        print(line, flush=True)
+SECTION = "edge"
+ENV_PREFIX = "TALLYMAN_EDGE_"
 
 
-@dataclass
-class Edge:
-    outbox: Outbox
-    workflow: Workflow
-    publisher: Publisher
-    screen: Screen
-    reader: SerialReader | None = None
-    rfid: RfidDriver | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+@dataclass(frozen=True)
+class EdgeSettings:
+    """Everything `tallyman edge` can be told; each field is also an option (`_` → `-`), a key of
+    the `[edge]` table and a `TALLYMAN_EDGE_<NAME>` variable. Empty device, site and outbox mean
+    "not given": they are required, but may come from any of the three."""
 
-    def on_frame(self, text: str) -> None:
-        with self.lock:
-            ok, message = self.scan(text)
-        self.screen.show("OK" if ok else "ERR", message)
-        if self.reader is not None:
-            self.reader.write_reply(ok, message)
-
-    def on_tag(self, epc_hex: str) -> None:
-        """A tag entered the RFID reader's field (already filtered by RSSI and time window)."""
-        with self.lock:
-            ok, message = self.tag(epc_hex)
-        self.screen.show("OK" if ok else "ERR", f"RFID {message}")
-
-    def scan(self, text: str) -> tuple[bool, str]:
-        try:
-            decoded = decode(text)
-        except DecodeError as exc:
-            return False, f"{exc.code}: {exc.detail}"
-        return self._record(decoded, text)
-
-    def tag(self, epc_hex: str) -> tuple[bool, str]:
-        """An EPC as a scan: an SGTIN is a serialised item, an SSCC a pallet label."""
-        try:
-            epc = decode_epc(epc_hex)
-        except DecodeError as exc:
-            return False, f"{epc_hex}: {exc.code}: {exc.detail}"
-        raw = f"epc:{epc_hex}"
-        if "sscc" in epc:
-            return self._record(Scan("sscc", "epc", sscc=epc["sscc"], raw=raw), raw)
-        item = Scan("item", "epc", gtin=epc["gtin"], serial=epc["serial"], raw=raw)
-        return self._record(item, raw)
-
-    def _record(self, decoded: Scan, text: str) -> tuple[bool, str]:
-        before = self.workflow.context()
-        outcome = self.workflow.handle(decoded, text, wire.now_ts())
-        if outcome.event is None:
-            if self.workflow.context() != before:
-                self.outbox.save_context(self.workflow.context())
-            return outcome.ok, outcome.message
-        seq, new = self.outbox.append(outcome.event)
-        if self.workflow.context() != before:  # a QTY: label applies to one item only
-            self.outbox.save_context(self.workflow.context())
-        self.publisher.wake()
-        if not new:
-            return True, f"already recorded as #{seq}"
-        return True, f"#{seq} {outcome.message}"
-
-    def on_bad_frame(self, reason: str) -> None:
-        self.screen.show("ERR", reason)
-        if self.reader is not None:
-            self.reader.write_reply(False, reason)
-
-    def on_rejected(self, rejected: list[dict]) -> None:
-        for r in rejected:
-            self.screen.show("REJECTED", f"#{r['seq']} {r.get('code')}: {r.get('detail', '')}")
+    device: str = ""
+    site: str = ""
+    outbox: str = ""
+    broker: str = "mqtt://127.0.0.1:1883"
+    barcode: str | None = None
+    suffix: str = "crlf"
+    rfid: str | None = None
+    rfid_window: float = 2.0
+    rfid_min_rssi: int = -70
+    loc: str | None = None
+    mode: str | None = None
+    to_loc: str | None = None
+    operator: str | None = None
+    gln: tuple[str, ...] = ()
+    http: str | None = None
+    batch: int = 1000
+    ack_timeout: float = 3.0
+    keepalive: int = 10
 
 
-def parse_gln(values: list[str]) -> dict[str, str]:
+DEFAULTS = EdgeSettings()
+
+
+def check_settings(s: EdgeSettings) -> EdgeSettings:
+    """The settings with mode and suffix normalised; a ConfigError names the first bad one."""
+    for name in ("device", "site", "outbox"):
+        if not getattr(s, name):
+            raise ConfigError(
+                f"--{name} is required (or `{name}` in the [{SECTION}] table of --config, "
+                f"or ${ENV_PREFIX}{name.upper()})"
+            )
+    if not wire.valid_id(s.device) or not wire.valid_id(s.site):
+        raise ConfigError("--device and --site must be ids like hh-01, STORE1 (no '/', '+', '#')")
+    for label, value in (("--loc", s.loc), ("--to-loc", s.to_loc)):
+        if value is not None and not wire.valid_loc(value):
+            raise ConfigError(f"{label} must look like SITE/BIN, got {value!r}")
+    if s.loc is not None and wire.site_of(s.loc) != s.site:
+        raise ConfigError(f"--loc {s.loc} is not at --site {s.site}")
+    mode = s.mode.upper() if s.mode is not None else None
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"--mode must be one of {', '.join(MODES)}, got {s.mode!r}")
+    suffix = s.suffix.strip().lower()
+    if suffix not in PRESETS:
+        raise ConfigError(f"--suffix must be one of {', '.join(PRESETS)}, got {s.suffix!r}")
+    parse_gln(s.gln)
+    try:
+        if s.http is not None:
+            net.parse_hostport(s.http)
+    except ValueError as e:
+        raise ConfigError(f"--http: {e}") from None
+    try:
+        net.parse_broker_url(s.broker)
+    except ValueError as e:
+        raise ConfigError(f"--broker: {e}") from None
+    return dataclasses.replace(s, mode=mode, suffix=suffix)
+
+
+def parse_gln(values: tuple[str, ...]) -> dict[str, str]:
+    """`GLN=SITE` pairs → {gln: site}, for location labels that carry a GLN (AI 414)."""
     out = {}
     for v in values:
-        gln, _, site = v.partition("=")
+        gln, sep, site = v.partition("=")
+        if not sep or not gln or not wire.valid_id(site):
+            raise ConfigError(f"--gln must look like GLN=SITE (e.g. 5901234123457=DC1), got {v!r}")
         out[gln] = site
     return out
 
 
-def build(args: argparse.Namespace) -> Edge:
-    screen = Screen()
-    outbox = Outbox(args.outbox)
-    workflow = Workflow(site=args.site, operator=args.operator, gln_sites=parse_gln(args.gln))
-    workflow.restore(outbox.load_context())
-    # a fixed reader (a dock door, a portal) has no labels to scan: its place and mode come from
-    # the command line, and a flag given there wins over the context saved before a restart
-    flags = {"loc": args.loc, "mode": args.mode, "to_loc": args.to_loc}
-    workflow.restore({k: v for k, v in flags.items() if v is not None})
-    edge_holder: list[Edge] = []
+# --- building and running ---------------------------------------------------------------------
+
+
+def build(s: EdgeSettings) -> Edge:
+    """The edge's parts from checked settings; nothing runs until `Edge.start`."""
+    from edge.delivery.outbox import Outbox
+    from edge.delivery.publisher import Publisher
+    from edge.service import Edge, Screen
+    from edge.session import Session
+
+    outbox = Outbox(s.outbox)
+    session = Session(site=s.site, operator=s.operator, gln_sites=parse_gln(s.gln))
+    session.restore(outbox.load_context())
+    session.restore(fixed_context(s))
     publisher = Publisher(
         outbox,
-        args.site,
-        args.device,
-        args.broker,
-        batch_size=args.batch,
-        ack_timeout=args.ack_timeout,
-        keepalive=args.keepalive,
-        on_rejected=lambda r: edge_holder[0].on_rejected(r),
+        s.site,
+        s.device,
+        s.broker,
+        batch_size=s.batch,
+        ack_timeout=s.ack_timeout,
+        keepalive=s.keepalive,
     )
-    edge = Edge(outbox, workflow, publisher, screen)
-    edge_holder.append(edge)
-    if args.barcode:
-        prefix, suffix = framing_preset(args.suffix)
-        edge.reader = SerialReader(
-            args.barcode,
-            prefix=prefix,
-            suffix=suffix,
-            on_frame=edge.on_frame,
-            on_error=edge.on_bad_frame,
-            on_state=lambda s: screen.show("SCANNER", s),
-        )
-    if args.rfid:
-        edge.rfid = RfidDriver(
-            args.rfid,
-            on_tag=edge.on_tag,
-            on_error=lambda reason: screen.show("ERR", reason),
-            on_state=lambda s: screen.show("RFID", s),
-            window_s=args.rfid_window,
-            min_rssi=args.rfid_min_rssi,
-        )
+    edge = Edge(outbox, session, publisher, Screen())
+    publisher.on_rejected = edge.on_rejected
+    if s.barcode:
+        edge.reader = barcode_reader(s.barcode, s.suffix, edge)
+    if s.rfid:
+        edge.rfid = rfid_driver(s.rfid, s, edge)
     return edge
 
 
-def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="tallyman edge")
-    p.add_argument("--device", required=True)
-    p.add_argument("--site", required=True)
-    p.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://user:pw@host:port")
-    p.add_argument("--outbox", required=True, help="SQLite outbox file (created if missing)")
-    p.add_argument("--barcode", help="serial URL of the barcode scanner (pty path, socket://…)")
-    p.add_argument("--rfid", help="serial URL of an M100-family UHF RFID reader")
-    p.add_argument(
-        "--rfid-window",
-        type=float,
-        default=2.0,
-        help="seconds a tag must be out of the field before it is read again",
+def fixed_context(s: EdgeSettings) -> dict[str, str]:
+    """A fixed reader (a dock door, a portal) has no labels to scan: its place and mode come from
+    the settings, and one given there wins over the context saved before a restart."""
+    given = {"loc": s.loc, "mode": MODES[s.mode] if s.mode else None, "to_loc": s.to_loc}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def barcode_reader(url: str, suffix: str, edge: Edge) -> SerialReader:
+    from edge.devices.framing import framing_preset
+    from edge.devices.serial_port import SerialReader
+
+    prefix, end = framing_preset(suffix)
+    return SerialReader(
+        url,
+        prefix=prefix,
+        suffix=end,
+        on_frame=edge.on_frame,
+        on_error=edge.on_bad_frame,
+        on_state=lambda state: edge.screen.show("SCANNER", state),
     )
-    p.add_argument("--rfid-min-rssi", type=int, default=-70, help="dBm; weaker reads are ignored")
-    p.add_argument("--loc", help="starting location SITE/BIN (a fixed reader's place)")
-    p.add_argument("--mode", help="starting mode, e.g. RECEIVE (a fixed reader's job)")
-    p.add_argument("--to-loc", help="starting destination SITE/BIN for PUTAWAY/SHIP")
-    p.add_argument("--suffix", default="crlf", help="scanner frame suffix: crlf|cr|lf|tab|stx-etx")
-    p.add_argument("--http", help="HOST:PORT for the handheld page")
-    p.add_argument("--operator")
-    p.add_argument("--gln", action="append", default=[], help="GLN=SITE for AI 414 labels")
-    p.add_argument("--batch", type=int, default=1000, help="events per MQTT message")
-    p.add_argument("--ack-timeout", type=float, default=3.0)
-    p.add_argument(
-        "--keepalive",
-        type=int,
-        default=10,
-        help="seconds; the broker declares us offline after 1.5×",
+
+
+def rfid_driver(url: str, s: EdgeSettings, edge: Edge) -> RfidDriver:
+    from edge.devices.rfid_reader import RfidDriver
+
+    return RfidDriver(
+        url,
+        on_tag=edge.on_tag,
+        on_error=lambda reason: edge.screen.show("ERR", reason),
+        on_state=lambda state: edge.screen.show("RFID", state),
+        window_s=s.rfid_window,
+        min_rssi=s.rfid_min_rssi,
     )
-    args = p.parse_args(argv)
-    if not wire.valid_id(args.device) or not wire.valid_id(args.site):
-        p.error("--device and --site must be ids like hh-01, STORE1 (no '/', '+', '#')")
-    for label, value in (("--loc", args.loc), ("--to-loc", args.to_loc)):
-        if value is not None and not wire.valid_loc(value):
-            p.error(f"{label} must look like SITE/BIN, got {value!r}")
-    if args.loc is not None and wire.site_of(args.loc) != args.site:
-        p.error(f"--loc {args.loc} is not at --site {args.site}")
-    if args.mode is not None:
-        if args.mode.upper() not in MODES:
-            p.error(f"--mode must be one of {', '.join(MODES)}")
-        args.mode = MODES[args.mode.upper()]
+
+
+def run(s: EdgeSettings) -> None:
+    """Start the edge, serve its page if asked, and stop it cleanly on SIGINT or SIGTERM."""
     logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s edge {args.device} %(levelname)s %(message)s"
+        level=logging.INFO, format=f"%(asctime)s edge {s.device} %(levelname)s %(message)s"
     )
-    edge = build(args)
+    edge = build(s)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    edge.publisher.start()
-    if edge.reader is not None:
-        edge.reader.start()
-    if edge.rfid is not None:
-        edge.rfid.start()
-    if args.http:
+    edge.start()
+    if s.http:
         from edge.handheld import serve
 
-        serve(edge, args.http)
-    print(f"edge {args.device}@{args.site}: outbox {args.outbox}, next seq {edge.outbox.next_seq}")
+        serve(edge, *net.parse_hostport(s.http))
+    print(f"edge {s.device}@{s.site}: outbox {s.outbox}, next seq {edge.outbox.next_seq}")
     sys.stdout.flush()
     stop.wait()
-    if edge.reader is not None:
-        edge.reader.stop()
-    if edge.rfid is not None:
-        edge.rfid.stop()
-    edge.publisher.stop()
-    edge.outbox.close()
-    return 0
+    edge.stop()
 
 
-from tallyman.console import passthrough as _passthrough  # noqa: E402
+# --- the command ------------------------------------------------------------------------------
 
-command = _passthrough(main, "edge")
+
+def given_options(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
+    """The options typed on the command line: only these override the file and environment."""
+    return {
+        name: value
+        for name, value in options.items()
+        if ctx.get_parameter_source(name)
+        not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    }
+
+
+@click.command(
+    epilog="Every option is also a key of the [edge] table of --config (rfid_window for "
+    "--rfid-window; gln as a list) and a variable TALLYMAN_EDGE_<KEY> "
+    "(TALLYMAN_EDGE_DEVICE=hh-01); "
+    "an option given here wins over both, and the environment over the file."
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="TOML file whose [edge] table holds these settings",
+)
+@click.option("--device", metavar="ID", help="this device's id, e.g. hh-01 (required)")
+@site_option
+@click.option("--outbox", metavar="PATH", help="SQLite outbox file, created if missing (required)")
+@broker_option
+@click.option(
+    "--barcode", metavar="URL", help="serial URL of the barcode scanner (pty path, socket://…)"
+)
+@click.option(
+    "--suffix",
+    type=click.Choice(list(PRESETS), case_sensitive=False),
+    default=DEFAULTS.suffix,
+    show_default=True,
+    help="how the scanner ends each frame",
+)
+@click.option("--rfid", metavar="URL", help="serial URL of an M100-family UHF RFID reader")
+@click.option(
+    "--rfid-window",
+    type=float,
+    default=DEFAULTS.rfid_window,
+    show_default=True,
+    metavar="SECONDS",
+    help="seconds a tag must be out of the field before it is read again",
+)
+@click.option(
+    "--rfid-min-rssi",
+    type=int,
+    default=DEFAULTS.rfid_min_rssi,
+    show_default=True,
+    metavar="DBM",
+    help="weaker tag reads are ignored",
+)
+@click.option("--loc", metavar="SITE/BIN", help="starting location (a fixed reader's place)")
+@click.option(
+    "--mode",
+    type=click.Choice(list(MODES), case_sensitive=False),
+    help="starting mode (a fixed reader's job)",
+)
+@click.option("--to-loc", metavar="SITE/BIN", help="starting destination for PUTAWAY or SHIP")
+@click.option("--operator", metavar="NAME", help="operator recorded with every event")
+@click.option(
+    "--gln",
+    multiple=True,
+    metavar="GLN=SITE",
+    help="the site a GLN on a location label (AI 414) stands for; repeat for more",
+)
+@click.option("--http", metavar="HOST:PORT", help="serve the handheld page here")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=DEFAULTS.batch,
+    show_default=True,
+    help="events per MQTT message",
+)
+@click.option(
+    "--ack-timeout",
+    type=float,
+    default=DEFAULTS.ack_timeout,
+    show_default=True,
+    metavar="SECONDS",
+    help="resend from the first unacknowledged event after this long without an ack",
+)
+@click.option(
+    "--keepalive",
+    type=int,
+    default=DEFAULTS.keepalive,
+    show_default=True,
+    metavar="SECONDS",
+    help="MQTT keepalive; the broker declares the device offline after 1.5×",
+)
+def command(config: str | None, **options: Any) -> None:
+    """Run one device's edge: read a barcode scanner and/or an RFID reader, commit each movement
+    to the outbox, and publish the outbox to central until central acknowledges it.
+
+    --device, --site and --outbox must be set here, in the --config file or in the environment.
+    Runs until SIGINT or SIGTERM.
+    """
+    try:
+        settings = load(EdgeSettings, config, section=SECTION, env_prefix=ENV_PREFIX)
+        given = given_options(click.get_current_context(), options)
+        settings = check_settings(dataclasses.replace(settings, **given))
+    except ConfigError as e:
+        fail(str(e))
+    run(settings)

@@ -1,4 +1,4 @@
-"""The handheld scan workflow: labels set the context, item scans become movement events.
+"""The handheld scan session: labels set the context, item scans become movement events.
 
 Pure state and no I/O: the edge feeds it decoded scans and stores the events it returns. The
 context follows what operators do on a real handheld: scan the bin (`LOC:`), the mode (`MODE:`),
@@ -10,34 +10,25 @@ bin (with `QTY:` or a GS1 count AI), because a count sets the quantity rather th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from edge.decoding.scan import Scan
+from edge.decoding.scan import MODES, Scan
 from tallyman import wire
-
-MODES: dict[str, str] = {
-    "RECEIVE": "receive",
-    "PUTAWAY": "putaway",
-    "PICK": "pick",
-    "SALE": "sale",
-    "RETURN": "return",
-    "COUNT": "count",
-    "ADJUST": "adjust",
-    "SCRAP": "scrap",
-    "TRANSFER_OUT": "transfer_out",
-    "SHIP": "transfer_out",
-    "TRANSFER_IN": "transfer_in",
-}
 
 
 @dataclass
 class Outcome:
+    """What the operator is told (`ok`, `message`) and the movement to store, if any."""
+
     ok: bool
     message: str
-    event: dict | None = None
+    event: dict[str, Any] | None = None
 
 
 @dataclass
-class Workflow:
+class Session:
+    """One device's scan context, carried from label to label and saved across restarts."""
+
     site: str
     operator: str | None = None
     gln_sites: dict[str, str] = field(default_factory=dict)
@@ -49,10 +40,10 @@ class Workflow:
 
     CONTEXT = ("loc", "mode", "qty", "ref", "to_loc")
 
-    def context(self) -> dict:
+    def context(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.CONTEXT}
 
-    def restore(self, context: dict) -> None:
+    def restore(self, context: dict[str, Any]) -> None:
         for k in self.CONTEXT:
             if k in context:
                 setattr(self, k, context[k])

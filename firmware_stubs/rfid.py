@@ -5,14 +5,11 @@ modules really send — a notice per tag per inventory round (so the same tag ma
 RSSI that wanders, `no tag` errors on empty rounds — and with what goes wrong on the wire: noise,
 frames split across reads, bad checksums, unplugging.
 
-The frames themselves are built and parsed by `edge.m100`, the protocol's one definition.
+The frames themselves are built and parsed by `edge.devices.m100`, the protocol's one definition.
 """
 
 from __future__ import annotations
 
-import argparse
-import re
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -202,99 +199,3 @@ class RfidReaderStub(PtyDevice):
         self.commands.append(text)
         if self.on_command is not None:
             self.on_command(text)
-
-
-# --- CLI -----------------------------------------------------------------------------------
-
-HELP_LINES = """\
-Each stdin line puts a tag in the field: EPC_HEX [RSSI_DBM] (e.g. 3074257BF7194E4000001A85 -48).
-Control lines:
-  !remove EPC_HEX  take a tag out of the field
-  !clear           empty the field
-  !badcs [N]       spoil the checksum of the next N tag notices
-  !split on|off    send each frame in two pieces
-  !noise N         N bytes of line noise
-  !unplug          pull the cable: the device path disappears
-  !replug          plug it back in (same path, new pty)
-  !sleep SECONDS   pause
-host commands are printed as `CMD name …`. Runs until killed (or stdin ends and --linger passes)."""
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="tallyman scanner rfid",
-        description="An M100-family UHF RFID reader on a new pty. " + HELP_LINES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--link", help="stable path to create for the device (like by-id)")
-    parser.add_argument("--interval", type=float, default=0.02, help="seconds per inventory round")
-    parser.add_argument(
-        "--linger",
-        type=float,
-        default=None,
-        help="exit this many seconds after stdin ends (default: keep running until killed)",
-    )
-    args = parser.parse_args(argv)
-
-    out_lock = threading.Lock()
-
-    def say(line: str, err: bool = False) -> None:
-        stream = sys.stderr if err else sys.stdout
-        with out_lock:
-            stream.write(line + "\n")
-            stream.flush()
-
-    stub = RfidReaderStub(
-        args.link, round_interval=args.interval, on_command=lambda c: say(f"CMD {c}")
-    )
-    say(stub.path)
-    try:
-        for raw_line in sys.stdin:
-            line = raw_line.strip()
-            if not line:
-                continue
-            try:
-                _rfid_line(line, stub, say)
-            except ValueError as exc:
-                say(f"bad line {line!r}: {exc}\n{HELP_LINES}", err=True)
-        if args.linger is None:
-            threading.Event().wait()
-        else:
-            time.sleep(args.linger)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stub.close()
-    return 0
-
-
-def _rfid_line(line: str, stub: RfidReaderStub, say: Callable[..., None]) -> None:
-    if not line.startswith("!"):
-        parts = line.split()
-        if len(parts) > 2 or not re.fullmatch(r"[0-9A-Fa-f]+", parts[0]):
-            raise ValueError("expected EPC_HEX [RSSI_DBM]")
-        stub.add_tag(parts[0], int(parts[1]) if len(parts) == 2 else -55)
-        return
-    cmd, _, rest = line[1:].partition(" ")
-    cmd, rest = cmd.lower(), rest.strip()
-    if cmd == "remove":
-        stub.remove_tag(rest)
-    elif cmd == "clear":
-        stub.clear_tags()
-    elif cmd == "badcs":
-        stub.corrupt_next(int(rest or 1))
-    elif cmd == "split":
-        stub.split_frames = rest.lower() in ("on", "1", "yes", "")
-    elif cmd == "noise":
-        if stub.plugged:
-            stub.noise(int(rest or 16))
-    elif cmd == "unplug":
-        stub.unplug()
-        say("unplugged", err=True)
-    elif cmd == "replug":
-        stub.replug()
-        say(f"replugged: {stub.path} -> {stub.pts}", err=True)
-    elif cmd == "sleep":
-        time.sleep(float(rest or 1))
-    else:
-        raise ValueError("unknown control line")

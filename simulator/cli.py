@@ -1,93 +1,144 @@
-"""`tallyman sim SCENARIO.toml [options]`: run a scenario and show, save and plot the results."""
+"""`tallyman sim SCENARIO.toml [options]`: run a scenario and show, save and plot the results.
+
+Only click and the strategy registry are imported to build the command, so `tallyman sim --help`
+answers at once; NumPy, SimPy, Numba, SciPy, rich and matplotlib load when a run needs them.
+"""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+import click
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="tallyman sim",
-        description="Run a digital-twin scenario: replications × strategies on common random "
-        "numbers, KPIs with 95 percent confidence intervals.",
-    )
-    p.add_argument("scenario", help="scenario TOML file (see docs/simulator.md)")
-    p.add_argument("--replications", "-n", type=int, help="replications (default: [run])")
-    p.add_argument("--workers", "-j", type=int, default=1, help="worker processes (default 1)")
-    p.add_argument("--seed", type=int, help="master seed (default: [run] seed)")
-    p.add_argument("--strategies", help="comma-separated strategies (default: [run])")
-    p.add_argument("--days", type=int, help="horizon in days (default: [run] days)")
-    p.add_argument("--json", metavar="PATH", help="write results as JSON ('-' for stdout)")
-    p.add_argument("--report", metavar="DIR", help="write PNG plots and summary.md here")
-    p.add_argument("--from-central", metavar="URL", help="start from central's live state")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
-    return p
+from simulator.strategies import available
+from tallyman.console import fail, json_option
 
 
-def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+def _strategy_list(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
+    """`a,b` → ("a", "b"), each a known strategy."""
+    if value is None:
+        return None
+    names = tuple(s.strip() for s in value.split(",") if s.strip())
+    if not names:
+        raise click.BadParameter("name at least one strategy")
+    for name in names:
+        if name not in available():
+            raise click.BadParameter(
+                f"unknown strategy {name!r} (choose from {', '.join(available())})"
+            )
+    return names
+
+
+@click.command(name="sim")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--replications",
+    "-n",
+    type=click.IntRange(min=1),
+    help="replications per strategy (default: the scenario's [run] replications)",
+)
+@click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="worker processes; results are the same for any number",
+)
+@click.option("--seed", type=int, help="master seed (default: the scenario's [run] seed)")
+@click.option(
+    "--strategies",
+    metavar="A,B",
+    callback=_strategy_list,
+    help=f"comma-separated strategies to compare, from: {', '.join(available())} "
+    "(default: the scenario's [run] strategies)",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="horizon in days, more than the warm-up (default: the scenario's [run] days)",
+)
+@json_option
+@click.option(
+    "--out-json",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="also write the JSON document to this file",
+)
+@click.option(
+    "--report",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="write PNG plots and summary.md into this folder",
+)
+@click.option(
+    "--from-central",
+    metavar="URL",
+    help="start from central's live stock, demand and lead times (e.g. http://central:8080)",
+)
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar, table or file list")
+def command(
+    scenario: Path,
+    replications: int | None,
+    workers: int,
+    seed: int | None,
+    strategies: tuple[str, ...] | None,
+    days: int | None,
+    as_json: bool,
+    out_json: Path | None,
+    report: Path | None,
+    from_central: str | None,
+    quiet: bool,
+) -> None:
+    """Run a digital-twin scenario: replications × strategies on common random numbers, with
+    KPIs and 95% confidence intervals.
+
+    SCENARIO is a TOML file (see docs/simulator.md), e.g. examples/single_store.toml or
+    examples/network/network.toml. Prints a table, or the JSON document with --json.
+    """
     from dataclasses import replace
 
-    from rich.console import Console
-
     from simulator.montecarlo import runner
-    from simulator.output import tables as output
-    from simulator.scenario import loader as scenario
-    from simulator.scenario.live import LiveError, from_central
-    from simulator.scenario.loader import ScenarioError
-    from simulator.strategies import available
+    from simulator.output import tables
+    from simulator.scenario import loader
+    from simulator.scenario.live import LiveError
+    from simulator.scenario.live import from_central as read_central
 
-    err = Console(stderr=True)
     try:
-        sc = scenario.load(args.scenario)
-        if args.days:
-            if args.days <= sc.run.warmup:
-                raise ScenarioError(f"--days {args.days} must exceed the warm-up ({sc.run.warmup})")
-            sc = replace(sc, run=replace(sc.run, days=args.days))
+        sc = loader.load(scenario)
+        if days is not None:
+            if days <= sc.run.warmup:
+                fail(f"--days {days} must exceed the scenario's warm-up ({sc.run.warmup} days)")
+            sc = replace(sc, run=replace(sc.run, days=days))
         notes: list[str] = []
-        if args.from_central:
-            sc, notes = from_central(sc, args.from_central)
-        strategies = (
-            tuple(s.strip() for s in args.strategies.split(",")) if args.strategies else None
-        )
-        for s in strategies or ():
-            if s not in available():
-                raise ScenarioError(f"unknown strategy {s!r} (known: {', '.join(available())})")
-        if args.replications is not None and args.replications < 1:
-            raise ScenarioError("--replications must be at least 1")
+        if from_central:
+            sc, notes = read_central(sc, from_central)
         res = runner.run(
             sc,
-            replications=args.replications,
-            workers=max(1, args.workers),
-            seed=args.seed,
+            replications=replications,
+            workers=workers,
+            seed=seed,
             strategies=strategies,
-            progress=not args.quiet and sys.stderr.isatty(),
+            progress=not quiet and sys.stderr.isatty(),
         )
-    except (ScenarioError, LiveError, ValueError) as exc:
-        err.print(f"[red]tallyman sim:[/] {exc}")
-        return 2
+    except (ValueError, LiveError) as exc:  # ScenarioError and ConfigError are ValueErrors
+        fail(str(exc))
     res.notes += notes
-    out = Console(stderr=args.json == "-")  # keep stdout pure JSON with --json -
-    if not args.quiet:
-        output.print_table(res, out)
-    if args.json:
-        text = json.dumps(output.to_json(res), indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            Path(args.json).write_text(text + "\n")
-    if args.report:
-        from simulator.output import report
+    if as_json or out_json:
+        text = json.dumps(tables.to_json(res), indent=2)
+        if out_json:
+            out_json.write_text(text + "\n")
+        if as_json:
+            click.echo(text)
+    if not as_json and not quiet:
+        tables.print_table(res)
+    if report:
+        from simulator.output import report as plots
 
-        files = report.write(res, args.report)
-        if not args.quiet:
-            out.print(f"report: {', '.join(str(f) for f in files)}")
-    return 0
-
-
-from tallyman.console import passthrough as _passthrough  # noqa: E402
-
-command = _passthrough(main, "sim")
+        files = plots.write(res, report)
+        if not quiet:
+            click.echo(f"report: {', '.join(str(f) for f in files)}", err=as_json)

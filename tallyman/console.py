@@ -84,10 +84,31 @@ def api_options(f: F) -> F:
 
 
 def resolve_api(api: str | None, token: str | None) -> tuple[str, str | None]:
-    """The API base and token: the command's own options, else the ones given to `tallyman`."""
-    root = click.get_current_context().find_root().obj or {}
-    api = api or root.get("api") or DEFAULT_API
-    return api_base(api), token or root.get("token")
+    """The API base and token: the command's own options, else the ones given to `tallyman`
+    (or to a group, see `keep_api`); a value typed anywhere beats the environment's."""
+    ctx = click.get_current_context()
+    root = ctx.find_root().obj or {}
+    typed_api, typed_token = (_typed(ctx, "api", api), _typed(ctx, "token", token))
+    api = typed_api or root.get("api") or api or DEFAULT_API
+    return api_base(api), typed_token or root.get("token") or token
+
+
+def _typed(ctx: click.Context, name: str, value: str | None) -> str | None:
+    from click.core import ParameterSource
+
+    return None if ctx.get_parameter_source(name) is ParameterSource.ENVIRONMENT else value
+
+
+def keep_api(ctx: click.Context, api: str | None, token: str | None) -> None:
+    """For a group that takes `api_options` before its subcommand (`tallyman workflow --token T
+    po list`): hand what was typed there (not the environment's) to its subcommands."""
+    from click.core import ParameterSource
+
+    root = ctx.find_root()
+    root.obj = dict(root.obj or {})
+    for key, value in (("api", api), ("token", token)):
+        if value and ctx.get_parameter_source(key) is ParameterSource.COMMANDLINE:
+            root.obj[key] = value
 
 
 def api_call(api: str | None, token: str | None, method: str, path: str, body: Any = None) -> Any:

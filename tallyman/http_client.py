@@ -91,5 +91,5 @@ def request(
 
 def backoff_delay(attempt: int, base_s: float, retry_after: float | None = None) -> float:
     """Seconds before retry number `attempt` (1-based): exponential, at least Retry-After."""
-    delay = base_s * 2 ** (attempt - 1)
+    delay = base_s * 2.0 ** (attempt - 1)
     return max(delay, retry_after) if retry_after is not None else delay

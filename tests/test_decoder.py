@@ -1,4 +1,4 @@
-"""decode(): GS1 symbologies, retail barcodes, workflow labels, and the errors operators meet."""
+"""decode(): GS1 symbologies, retail barcodes, session labels, and the errors operators meet."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from edge.decoding import cli as decode_cli
 from edge.decoding.decoder import DecodeError, Scan, decode, scan_to_json
+from edge.decoding.scan import MODES
+from edge.session import Session
+from tallyman.launch.cli import main as tallyman_cli
 
 GS = "\x1d"
 GTIN = "09501101530003"  # GS1's example GTIN
@@ -260,6 +262,29 @@ def test_bad_labels(text):
     assert len(err.detail) < 140
 
 
+@pytest.mark.parametrize("mode", list(MODES))
+def test_every_session_mode_decodes(mode):
+    """The decoder and the session read one table of modes: the session never hears of a mode
+    the decoder refuses (MODE:SHIP was refused as an unknown label)."""
+    scan = decode(f"MODE:{mode.lower()}")
+    assert (scan.label, scan.value) == ("MODE", mode)
+    session = Session(site="DC1")
+    assert session.handle(scan, f"MODE:{mode}", "2026-01-01T00:00:00.000Z").ok
+    assert session.mode == MODES[mode]
+
+
+def test_ship_mode_records_a_transfer_out():
+    session = Session(site="DC1")
+    ts = "2026-01-01T00:00:00.000Z"
+    for text in ("LOC:DC1/DOCK", "MODE:SHIP", "TO:STORE1/SHELF"):
+        outcome = session.handle(decode(text), text, ts)
+        assert outcome.ok, outcome.message
+    outcome = session.handle(decode("]E05901234123457"), "]E05901234123457", ts)
+    assert outcome.ok and outcome.event is not None
+    assert outcome.event["type"] == "transfer_out"
+    assert (outcome.event["loc"], outcome.event["to_loc"]) == ("DC1/DOCK", "STORE1/SHELF")
+
+
 def test_gln_location_label():
     scan = decode("]C14145901234123457")
     assert (scan.kind, scan.label, scan.value) == ("label", "LOC", "gln:5901234123457")
@@ -307,19 +332,41 @@ def test_scan_to_json_label_and_error():
 
 
 def test_decode_cli_gs_escape(capsys):
-    assert decode_cli.main([rf"]C101{GTIN}\x1d10LOT1\x1d21S"]) == 0
+    assert tallyman_cli(["decode", "--json", rf"]C101{GTIN}\x1d10LOT1\x1d21S"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["gtin"], out["lot"], out["serial"]) == (GTIN, "LOT1", "S")
 
 
 def test_decode_cli_error_exit_1(capsys):
-    assert decode_cli.main(["]E05901234123458"]) == 1
+    assert tallyman_cli(["decode", "--json", "]E05901234123458"]) == 1
     assert json.loads(capsys.readouterr().out)["error"] == "bad_check_digit"
 
 
 def test_decode_cli_epc(capsys):
-    assert decode_cli.main(["--epc", "3074257BF7194E4000001A85"]) == 0
+    assert tallyman_cli(["decode", "--epc", "3074257BF7194E4000001A85", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out == {"scheme": "sgtin-96", "gtin": "80614141123458", "serial": "6789"}
-    assert decode_cli.main(["--epc", "ZZ"]) == 1
+    assert tallyman_cli(["decode", "--json", "--epc", "ZZ"]) == 1
     assert json.loads(capsys.readouterr().out)["error"] == "invalid_epc"
+
+
+def test_decode_cli_table_for_people(capsys):
+    assert tallyman_cli(["decode", "MODE:ship"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "label      MODE" in lines and "value      SHIP" in lines
+
+
+def test_decode_cli_error_is_one_line(capsys):
+    assert tallyman_cli(["decode", "]E05901234123458"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().splitlines() == [
+        "tallyman: bad_check_digit: GTIN 5901234123458: check digit should be 7, not 8; "
+        "scan again or key it in"
+    ]
+
+
+@pytest.mark.parametrize("args", [[], ["]E05901234123457", "--epc", "30"]])
+def test_decode_cli_needs_text_or_epc(capsys, args):
+    assert tallyman_cli(["decode", *args]) == 2
+    assert "give either TEXT or --epc HEX" in capsys.readouterr().err

@@ -17,19 +17,20 @@ from central.ingest.pipeline import Ingest
 from central.stock import ledger
 from central.stock.catalog import Catalog
 from central.stock.engine import StockEngine
+from central.stock.storage import open_storage
 from tallyman import wire
 
 TOPIC = wire.movements_topic("DC1", "hh-1")
 
 
 def _ingest(db_path) -> tuple[Ingest, list[dict]]:
-    conn = ledger.connect(db_path)
+    storage = open_storage(db_path)
+    conn = storage.reader()
     catalog = Catalog().load(conn)
     engine = StockEngine()
     engine.rebuild(conn, catalog.max_item_id, catalog.max_loc_id)
-    conn.close()
     acks: list[dict] = []
-    ing = Ingest(str(db_path), engine, catalog, lambda t, p: acks.append(json.loads(p)))
+    ing = Ingest(storage, engine, catalog, lambda t, p: acks.append(json.loads(p)))
     return ing, acks
 
 

@@ -13,12 +13,13 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from central.access import tokens as auth
-from central.http.app import create_app, load_state, start_ingest
+from central.http.app import create_app
+from central.lifecycle import load_state, start, stop
 from central.stock import ledger
 from edge.delivery.outbox import Outbox
 from edge.delivery.publisher import Publisher
-from edge.main import Edge, Screen
-from edge.session import Workflow
+from edge.service import Edge, Screen
+from edge.session import Session
 from tallyman import net, wire
 from tests.helpers import wait_for  # noqa: F401
 
@@ -26,12 +27,11 @@ from tests.helpers import wait_for  # noqa: F401
 @pytest.fixture
 def central(broker, catalogue):
     state = load_state(str(catalogue))
-    start_ingest(state, broker.central_url)
+    start(state, broker.central_url)
     assert state.bus.wait_connected(10)
     app = create_app(state)
     yield state, app.test_client()
-    state.bus.stop()
-    state.ingest.stop()
+    stop(state)
 
 
 def make_edge(broker, tmp_path, device="hh-1", site="DC1"):
@@ -42,7 +42,7 @@ def make_edge(broker, tmp_path, device="hh-1", site="DC1"):
     pub = Publisher(
         outbox, site, device, url, ack_timeout=1.0, on_rejected=lambda r: holder[0].on_rejected(r)
     )
-    edge = Edge(outbox, Workflow(site=site), pub, screen)
+    edge = Edge(outbox, Session(site=site), pub, screen)
     holder.append(edge)
     pub.start()
     return edge

@@ -18,10 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import paho.mqtt.client as mqtt
 import pytest
 
-from central.http.app import create_app, load_state, start_ingest
-from central.planning.cli import main as plan_main
+from central import lifecycle
+from central.http.app import create_app
 from central.planning.settings import load_settings, parse_settings
 from tallyman import net, wire
+from tallyman.launch.cli import main as tallyman
 from tests.helpers import wait_for  # noqa: F401
 from tests.planning_fixtures import audit_rows, seed_sales, token, write_config
 
@@ -33,9 +34,9 @@ class Central:
 
     def __init__(self, db, broker, config):
         self.db = db
-        self.state = load_state(str(db), str(config))
+        self.state = lifecycle.load_state(str(db), str(config))
+        lifecycle.start(self.state, broker.central_url if broker is not None else None)
         if broker is not None:
-            start_ingest(self.state, broker.central_url)
             assert self.state.bus.wait_connected(10)
         self.client = create_app(self.state).test_client()
         assert self.state.planning.wait_ready(60), self.state.planning.error
@@ -47,10 +48,7 @@ class Central:
         self._seq = itertools.count(last + 1)
 
     def stop(self):
-        self.state.planning.stop()
-        if self.state.bus:
-            self.state.bus.stop()
-            self.state.ingest.stop()
+        lifecycle.stop(self.state)
 
     def get(self, path, **params):
         r = self.client.get(f"/api{path}", query_string=params)
@@ -342,7 +340,7 @@ def test_pass_outputs_without_broker(seeded, tmp_path):
         paths = c.get("/openapi.json")["paths"]
         for p in ("/api/alerts", "/api/replenishment/proposals", "/api/transfers/suggestions",
                   "/api/kpis", "/api/forecasts", "/api/slow-movers", "/api/planning/run",
-                  "/api/alerts/{id}/false"):  # fmt: skip
+                  "/api/alerts/{alert_id}/false"):  # fmt: skip
             assert p in paths
         st = c.get("/planning/status")
         assert st["ready"] and st["dc_sites"] == [] and st["last_pass"]["series"] == 6
@@ -403,7 +401,7 @@ def test_plan_cli_is_read_only(seeded, tmp_path, capsys):
     with contextlib.closing(sqlite3.connect(seeded)) as conn:
         conn.execute("UPDATE movements SET qty = 15 WHERE id = (SELECT max(id) FROM movements)")
         conn.commit()
-    assert plan_main(["--db", str(seeded), "--config", str(cfg), "--json"]) == 0
+    assert tallyman(["plan", "run", "--db", str(seeded), "--config", str(cfg), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [(a["sku"], a["site"], a["tier"]) for a in doc["alerts"]] == [("A1", "STORE1", "red")]
     assert doc["proposals"]["proposals"][0]["supplier"] == "S1"
@@ -411,14 +409,14 @@ def test_plan_cli_is_read_only(seeded, tmp_path, capsys):
     with contextlib.closing(sqlite3.connect(seeded)) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert "planning_alerts" not in tables
-    assert plan_main(["--db", str(seeded), "--config", str(cfg)]) == 0
+    assert tallyman(["plan", "run", "--db", str(seeded), "--config", str(cfg)]) == 0
     assert "alerts: 1 red" in capsys.readouterr().out
     # default policies: service-level safety stock, and σ of a constant series is 0
-    assert plan_main(["--db", str(seeded)]) == 0
+    assert tallyman(["plan", "run", "--db", str(seeded)]) == 0
     assert "alerts: 0 red" in capsys.readouterr().out
     bad = tmp_path / "bad.toml"
     bad.write_text("[central]\nintervall_s = 5\n")
-    assert plan_main(["--db", str(seeded), "--config", str(bad)]) == 1
+    assert tallyman(["plan", "run", "--db", str(seeded), "--config", str(bad)]) == 1
     assert "intervall_s" in capsys.readouterr().err
 
 

@@ -1,4 +1,4 @@
-"""The M100-family RFID stub: protocol bytes as DESIGN and the module's manual give them."""
+"""The M100-family RFID stub: protocol bytes as the module's manual gives them."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from firmware_stubs.rfid import RfidReaderStub
 EPC = "3074257BF7194E4000001A85"  # SGTIN-96, GTIN 80614141123458 serial 6789
 
 
-def test_command_bytes_match_the_design():
+def test_command_bytes_match_the_manual():
     assert rfid.single_inventory() == bytes.fromhex("BB00220000227E")
     assert rfid.stop_inventory() == bytes.fromhex("BB00280000287E")
     assert rfid.multi_inventory(10000) == bytes.fromhex("BB00270003222710837E")

@@ -1,40 +1,75 @@
-"""`tallyman device add ID --site SITE [--broker-dir DIR]`: broker credentials for one handheld."""
+"""`tallyman device add|list`: broker logins and topic rights of handhelds and fixed readers.
+
+Why each device has its own login: the broker's ACL then lets a device write only its own
+movements topic and read only its own acks and its site's alerts and tasks, so a stolen handheld
+cannot speak for another. The password is shown once, inside the device's broker URL.
+"""
 
 from __future__ import annotations
 
-import argparse
 import subprocess
-import sys
 
-from central.access.broker import BrokerDir
+import click
+
+from tallyman.console import emit, fail, json_option
+
+broker_dir_option = click.option(
+    "--broker-dir",
+    default="var/broker",
+    show_default=True,
+    metavar="DIR",
+    help="the broker's config folder (mosquitto.conf, passwd, acl, devices.json)",
+)
 
 
-def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="tallyman device")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    add = sub.add_parser("add", help="create or re-key a device's broker login and ACL")
-    add.add_argument("device")
-    add.add_argument("--site", required=True)
-    add.add_argument("--broker-dir", default="var/broker", help="the broker's config folder")
-    add.add_argument("--port", type=int, default=1883)
-    ls = sub.add_parser("list", help="registered devices")
-    ls.add_argument("--broker-dir", default="var/broker")
-    args = p.parse_args(argv)
-    broker = BrokerDir(args.broker_dir, port=getattr(args, "port", 1883))
-    if args.cmd == "list":
-        for device, site in sorted(broker.devices().items()):
-            print(f"{device}\t{site}")
-        return 0
-    broker.init()
+@click.group("device")
+def command() -> None:
+    """Broker logins and topic rights of devices (handhelds, dock readers)."""
+
+
+@command.command("add")
+@click.argument("device")
+@click.option("--site", required=True, metavar="SITE", help="the device's site, e.g. DC1")
+@broker_dir_option
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=1883,
+    show_default=True,
+    help="the broker's port, written into its config and the device's URL",
+)
+@json_option
+def add(device: str, site: str, broker_dir: str, port: int, as_json: bool) -> None:
+    """Create or re-key DEVICE's broker login and ACL (an id like hh-01).
+
+    Prints its broker URL with a fresh password, once: give it to the edge as --broker.
+    A running broker reloads its logins at once.
+    """
+    from central.access.broker import BrokerDir
+
+    broker = BrokerDir(broker_dir, port=port)
     try:
-        url = broker.add_device(args.device, args.site)
-    except (ValueError, subprocess.CalledProcessError, FileNotFoundError) as exc:
-        print(f"tallyman device: {exc}", file=sys.stderr)
-        return 1
-    print(f"device {args.device} at {args.site}; its broker URL (shown once):\n{url}")
-    return 0
+        broker.init()
+        url = broker.add_device(device, site)
+    except ValueError as exc:
+        fail(str(exc))
+    except FileNotFoundError as exc:
+        fail(f"{exc.filename or exc}: not found (is mosquitto installed? scripts/setup does it)")
+    except subprocess.CalledProcessError as exc:
+        fail(f"mosquitto_passwd failed: {(exc.stderr or b'').decode(errors='replace').strip()}")
+    if as_json:
+        emit({"device": device, "site": site, "broker_url": url}, True)
+    else:
+        click.echo(f"device {device} at {site}; its broker URL (shown once):\n{url}")
 
 
-from tallyman.console import passthrough as _passthrough  # noqa: E402
+@command.command("list")
+@broker_dir_option
+@json_option
+def list_(broker_dir: str, as_json: bool) -> None:
+    """Registered devices and their sites."""
+    from central.access.broker import BrokerDir
 
-command = _passthrough(main, "device")
+    devices = BrokerDir(broker_dir).devices()
+    rows = [{"device": d, "site": s} for d, s in sorted(devices.items())]
+    emit(rows, as_json, ("device", "site"))

@@ -6,17 +6,17 @@ working credentials. A token is shown once, at creation, and only its SHA-256 is
 
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import secrets
 import sqlite3
 from collections.abc import Callable
 
+import click
 from flask import current_app, g, request
 
 from central.http.errors import ApiError
-from central.stock import ledger
+from tallyman.console import db_option, emit, json_option
 from tallyman.wire import now_ts
 
 ROLES = ("staff", "planner", "approver", "admin")
@@ -77,20 +77,40 @@ def audit(conn: sqlite3.Connection, action: str, target: str, detail: str = "") 
     )
 
 
-def main(argv: list[str]) -> int:
-    """`tallyman token create --role ROLE --db PATH [--name NAME]`."""
-    p = argparse.ArgumentParser(prog="tallyman token")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("create", help="create an API token (printed once)")
-    c.add_argument("--role", required=True, choices=ROLES)
-    c.add_argument("--db", required=True)
-    c.add_argument("--name", default="")
-    args = p.parse_args(argv)
-    conn = ledger.connect(args.db)
-    print(create_token(conn, args.role, args.name or args.role))
-    return 0
+ROLE_HELP = (
+    "staff: reservations, transfer picking and receipt, false alarms; "
+    "planner: POs, transfers, planning runs, dead-letter retries, and what staff may; "
+    "approver: approves POs, transfers and counts, resolves discrepancies; "
+    "admin: everything, including the workflow settings"
+)
 
 
-from tallyman.console import passthrough as _passthrough  # noqa: E402
+@click.group("token")
+def command() -> None:
+    """API tokens for people and programs: each has a role and is shown only once.
 
-command = _passthrough(main, "token")
+    Commands that call central take it as --token or $TALLYMAN_TOKEN.
+    """
+
+
+@command.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES), help=ROLE_HELP)
+@db_option
+@click.option(
+    "--name", default="", metavar="NAME", help="who uses it, shown in the audit trail "
+    "(default: the role)"
+)  # fmt: skip
+@json_option
+def create(role: str, db: str, name: str, as_json: bool) -> None:
+    """Create an API token and print it (once: only its hash is kept)."""
+    from central.stock import ledger
+
+    conn = ledger.connect(db)
+    try:
+        token = create_token(conn, role, name or role)
+    finally:
+        conn.close()
+    if as_json:
+        emit({"token": token, "role": role, "name": name or role}, True)
+    else:
+        click.echo(token)

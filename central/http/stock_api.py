@@ -7,54 +7,44 @@ moment its group commits. Every query parameter reaches SQL as a bound parameter
 from __future__ import annotations
 
 import json
-import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import numpy as np
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
-from central.access.tokens import audit, require_role
+from central.access.tokens import audit
+from central.http import openapi
+from central.http.contract import endpoint
 from central.http.errors import ApiError
-from central.http.openapi import SPEC
-from central.stock import ledger
+from central.http.models import (
+    DEAD_LETTER_FIELDS,
+    MOVEMENT_FIELDS,
+    DeadLetterPage,
+    DeadLetterQuery,
+    Health,
+    LeadTimes,
+    MovementPage,
+    MovementQuery,
+    StockPage,
+    StockQuery,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-_local = threading.local()
-
-MAX_LIMIT = 100_000
 
 
 def reader():
-    """This thread's read-only ledger connection."""
-    path = current_app.config["DB_PATH"]
-    conn = getattr(_local, "conn", None)
-    if conn is None or getattr(_local, "path", None) != path:
-        if conn is not None:
-            conn.close()  # a test or a second app on another ledger: don't leak the old one
-        conn = _local.conn = ledger.reader(path)
-        _local.path = path
-    return conn
+    """This thread's read-only connection (central's storage keeps one per thread)."""
+    return current_app.config["READER"]()
 
 
 def _state():
     return current_app.config["STATE"]
 
 
-def _int_arg(name: str, default: int, lo: int = 0, hi: int = MAX_LIMIT) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, "bad_request", f"{name} must be an integer, got {raw!r}") from None
-    if not lo <= value <= hi:
-        raise ApiError(400, "bad_request", f"{name} must be between {lo} and {hi}")
-    return value
-
-
 @bp.get("/health")
+@endpoint(response=Health)
 def health():
+    """Liveness, broker connection and every device's watermark."""
     st = _state()
     conn = reader()
     devices = [
@@ -75,14 +65,15 @@ def health():
 
 
 @bp.get("/stock")
-def stock():
+@endpoint(query=StockQuery, response=StockPage)
+def stock(query: StockQuery):
+    """Stock per SKU × location (by=site: per SKU × site), from the engine's arrays."""
     st = _state()
     cat = st.catalog
     conn = reader()
-    args = request.args
     item_ids = loc_ids = None
-    sku = args.get("sku")
-    gtin = args.get("gtin")
+    sku = query.sku
+    gtin = query.gtin
     if gtin:
         sku_for = cat.sku_for_gtin(conn, gtin)
         if sku_for is None or (sku and sku != sku_for):
@@ -93,7 +84,7 @@ def stock():
         if item_id is None:
             return jsonify(rows=[], count=0)
         item_ids = np.array([item_id], dtype=np.int64)
-    loc, site = args.get("loc"), args.get("site")
+    loc, site = query.loc, query.site
     if loc:
         loc_id = cat.location_id(conn, loc)
         if loc_id is None or (site and cat.loc_site.get(loc) != site):
@@ -105,10 +96,7 @@ def stock():
             sorted(i for name, i in cat.loc_id.items() if cat.loc_site[name] == site),
             dtype=np.int64,
         )
-    by = args.get("by", "loc")
-    if by not in ("loc", "site"):
-        raise ApiError(400, "bad_request", "by must be loc or site")
-    limit = _int_arg("limit", 10_000, 1)
+    by, limit = query.by, query.limit
     cells = st.engine.cells(item_ids, loc_ids)
     rows: dict[tuple[str, str], dict] = {}
     for item_id, loc_id, on_hand, reserved, in_transit, on_order in cells:
@@ -133,33 +121,23 @@ def stock():
     return jsonify(rows=out[:limit], count=len(out), truncated=len(out) > limit)
 
 
-#: The ledger's columns as the API shows them: without the engine's internal ids and codes.
-MOVEMENT_FIELDS = ("id",) + tuple(
-    c for c in ledger.MOVEMENT_COLUMNS if c not in ("kind", "sku_id", "loc_id", "to_loc_id", "raw")
-)
-
-
 @bp.get("/movements")
-def movements():
-    where, params = [], []
-    for name, column in (
-        ("device", "device"),
-        ("sku", "sku"),
-        ("type", "type"),
-        ("site", "site"),
-        ("loc", "loc"),
-        ("ref", "ref"),
-    ):
-        if request.args.get(name):
-            where.append(f"{column} = ?")
-            params.append(request.args[name])
-    if request.args.get("since"):
+@endpoint(query=MovementQuery, response=MovementPage)
+def movements(query: MovementQuery):
+    """Ledger rows in ledger order; page with after_id."""
+    where: list[str] = []
+    params: list[object] = []
+    for name in ("device", "sku", "type", "site", "loc", "ref"):
+        value = getattr(query, name)
+        if value:
+            where.append(f"{name} = ?")
+            params.append(value)
+    if query.since:
         where.append("ts >= ?")
-        params.append(request.args["since"])
-    after_id = _int_arg("after_id", 0, 0, 2**62)
+        params.append(query.since)
     where.append("id > ?")
-    params.append(after_id)
-    limit = _int_arg("limit", 1000, 1)
+    params.append(query.after_id)
+    limit = query.limit
     sql = (
         f"SELECT {', '.join(MOVEMENT_FIELDS)} FROM movements WHERE {' AND '.join(where)} "
         "ORDER BY id LIMIT ?"
@@ -173,35 +151,21 @@ def movements():
     return jsonify(rows=rows, next_after_id=rows[-1]["id"] if more else None)
 
 
-DEAD_LETTER_FIELDS = (
-    "id",
-    "received_at",
-    "topic",
-    "device",
-    "site",
-    "seq",
-    "code",
-    "detail",
-    "event",
-    "payload",
-    "status",
-    "attempts",
-    "resolved_at",
-)
-
-
 @bp.get("/dead-letters")
-def dead_letters():
-    status = request.args.get("status", "open")
-    where, params = [], []
-    if status != "all":
+@endpoint(query=DeadLetterQuery, response=DeadLetterPage)
+def dead_letters(query: DeadLetterQuery):
+    """Rejected messages and events with their reason codes."""
+    where: list[str] = []
+    params: list[object] = []
+    if query.status != "all":
         where.append("status = ?")
-        params.append(status)
+        params.append(query.status)
     for name in ("device", "code"):
-        if request.args.get(name):
+        value = getattr(query, name)
+        if value:
             where.append(f"{name} = ?")
-            params.append(request.args[name])
-    limit = _int_arg("limit", 1000, 1)
+            params.append(value)
+    limit = query.limit
     sql = f"SELECT {', '.join(DEAD_LETTER_FIELDS)} FROM dead_letters"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -216,8 +180,9 @@ def dead_letters():
 
 
 @bp.post("/dead-letters/<int:dl_id>/retry")
-@require_role("planner", "admin")
+@endpoint(roles=("planner", "admin"), errors=(409, 503))
 def retry_dead_letter(dl_id: int):
+    """Re-validate a dead letter once its cause is fixed."""
     ingest = _state().ingest
     try:
         result = ingest.retry(dl_id).result(timeout=30)
@@ -229,18 +194,17 @@ def retry_dead_letter(dl_id: int):
         raise ApiError(503, "busy", "ingest is busy; try again") from None
     except RuntimeError as exc:  # its group was dropped by a failed commit (central.ingest)
         raise ApiError(503, "retry_later", str(exc)) from None
-    conn = ledger.connect(current_app.config["DB_PATH"])
-    try:
+    with current_app.config["STORAGE"].tx() as conn:
         audit(conn, "dead_letter.retry", str(dl_id), json.dumps(result))
-    finally:
-        conn.close()
     if result.get("error"):
         raise ApiError(409, result["error"], f"still rejected: {result['detail']}")
     return jsonify(result)
 
 
 @bp.get("/lead-times")
+@endpoint(response=LeadTimes)
 def lead_times():
+    """Supplier lead times from the item master."""
     rows = [
         {"supplier": s, "sku": sku, "mean_days": lt, "n": 0}
         for s, sku, lt in reader().execute(
@@ -252,5 +216,7 @@ def lead_times():
 
 
 @bp.get("/openapi.json")
-def openapi():
-    return jsonify(SPEC)
+@endpoint()
+def openapi_document():
+    """This document, generated from the routes and their models."""
+    return jsonify(openapi.document(current_app))

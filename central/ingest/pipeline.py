@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from central.ingest.batch import Batch, DeviceState
+from central.ingest.hooks import CountRules
 from central.stock import ledger, sqlbulk
 from central.stock.catalog import Catalog
 from central.stock.engine import COUNT_DELTA, StockEngine
-from central.workflows import counts as count_rules
-from central.workflows import schema as workflow_schema
+from central.stock.storage import Storage
 from tallyman import wire
 from tallyman.wire import WireError
 
@@ -44,24 +44,25 @@ _COMPARED = ("ts", "type", "qty", "loc")
 class Ingest:
     def __init__(
         self,
-        db_path: str,
+        storage: Storage,
         engine: StockEngine,
         catalog: Catalog,
         publish: Callable[[str, bytes], None],
     ):
-        self.conn = ledger.connect(db_path, check_same_thread=False)
-        workflow_schema.init(self.conn)  # count_records, written in the commit transaction
+        #: The committer's own write connection: group commits are its transactions alone.
+        self.conn = storage.open_writer()
         #: Reads while preparing (duplicates, catalogue misses): never the writer's connection,
         #: which is in the middle of the previous group's transaction.
-        self.reads = ledger.reader(db_path, check_same_thread=False)
+        self.reads = storage.open_reader()
         self.engine = engine
         self.catalog = catalog
         self.publish = publish
         #: Called in the committer thread after each commit that added movements (planning,
         #: workflows). A subscriber that raises is logged; the ledger is already committed.
         self.subscribers: list[Callable[[Batch], None]] = []
-        #: Counts whose variance this rule holds wait for approval (set by workflows).
-        self.count_hold: count_rules.HoldRule | None = None
+        #: How counts are applied (registered by workflows, see central.ingest.hooks); None:
+        #: a count sets the cell to what was counted.
+        self.count_rules: CountRules | None = None
         self.queue: queue.Queue = queue.Queue()
         self.devices = self._load_devices()
         self.last_id = self._max_id()
@@ -244,8 +245,9 @@ class Ingest:
         ).fetchone()
         if stored is not None:  # a late or held count stores its change, not what was counted
             qty = stored[2]
-            if stored[4] == COUNT_DELTA:
-                qty = count_rules.counted_qty(self.reads, device, seq)
+            rules = self.count_rules
+            if stored[4] == COUNT_DELTA and rules is not None:
+                qty = rules.counted_qty(self.reads, device, seq)
             stored = (stored[0], stored[1], qty, stored[3])
         earlier = None
         if stored is None:
@@ -338,16 +340,19 @@ class Ingest:
         other processes appended (`tallyman import stock`) are applied in ledger order.
         """
         conn = self.conn
+        rules = self.count_rules
         with self.engine.lock:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 self._tail()
-                counts = count_rules.plan(conn, self.engine, batch, self.count_hold)
+                counts = rules.plan(conn, self.engine, batch) if rules is not None else None
                 delta = self.engine.apply(batch.sku, batch.loc, batch.to_loc, batch.kind, batch.qty)
-                counts.finish(batch, delta)
+                if counts is not None:
+                    counts.finish(batch, delta)
                 for row, d in zip(batch.rows, delta.tolist(), strict=True):
                     row[_DELTA] = d
-                counts.record(conn)
+                if counts is not None:
+                    counts.record(conn)
                 # many rows per statement, never executemany: see tallyman.sqlbulk
                 ledger.insert_movements(conn, batch.rows)
                 # inside the write lock: no other writer can add rows before COMMIT

@@ -4,20 +4,31 @@ suggestions, slow movers, KPIs, forecasts, and running a pass.
 Reads are open like the rest of /api and come from the last full pass (and, for alerts, from
 the alert tables plus the live alert book). Writes need a bearer token: marking a false alarm
 is for staff and planners, running a pass for planners (admin always passes); both are audited.
+What each route takes and answers is declared in central.planning.models.
 """
 
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
-from central.access.tokens import audit, require_role
+from central.access.tokens import audit
+from central.http.contract import NoteBody, endpoint
 from central.http.errors import ApiError
 from central.http.stock_api import reader
-from central.planning.core.alerts import TIER_NAMES
+from central.planning.models import (
+    AlertDetail,
+    AlertList,
+    AlertQuery,
+    ForecastQuery,
+    KpiQuery,
+    ProposalQuery,
+    SlowMoverQuery,
+    SuggestionQuery,
+)
 from central.planning.service import PassOutcome, PlanningService
-from central.planning.views import ALERT_STATUSES, KPI_GROUPS
+from central.planning.views import KPI_GROUPS
 from central.planning.views import alert_events as _alert_events
 from central.planning.views import alerts as _alerts
 from central.planning.views import forecasts as _forecasts
@@ -25,11 +36,9 @@ from central.planning.views import kpis as _kpis
 from central.planning.views import proposals as _proposals
 from central.planning.views import slow_movers as _slow_movers
 from central.planning.views import transfers as _transfers
-from central.stock import ledger
 
 bp = Blueprint("planning", __name__, url_prefix="/api")
 
-MAX_LIMIT = 100_000
 READY_TIMEOUT_S = 120.0
 
 
@@ -49,45 +58,27 @@ def outcome() -> PassOutcome:
     return last
 
 
-def _choice(name: str, allowed: tuple[str, ...], default: str | None = None) -> str | None:
-    value = request.args.get(name) or default
-    if value is not None and value not in allowed:
-        raise ApiError(400, "bad_request", f"{name} must be one of {', '.join(allowed)}")
-    return value
-
-
-def _int(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw.rstrip("wW") if name == "period" else raw)
-    except ValueError:
-        raise ApiError(400, "bad_request", f"{name} must be an integer, got {raw!r}") from None
-    if not lo <= value <= hi:
-        raise ApiError(400, "bad_request", f"{name} must be between {lo} and {hi}")
-    return value
-
-
 @bp.get("/alerts")
-def alerts():
-    status = _choice("status", ALERT_STATUSES, "open")
-    tier = _choice("tier", TIER_NAMES[1:])
+@endpoint(query=AlertQuery, response=AlertList, errors=(503,))
+def alerts(query: AlertQuery):
+    """Stock alerts, worst first (open ones with the live position)."""
     st = service().state
     rows = _alerts(
         reader(),
         None if st is None else st.book,
-        site=request.args.get("site"),
-        sku=request.args.get("sku"),
-        tier=tier,
-        status=status,
-        limit=_int("limit", 1000, 1, MAX_LIMIT),
+        site=query.site,
+        sku=query.sku,
+        tier=query.tier,
+        status=query.status,
+        limit=query.limit,
     )
     return jsonify(rows=rows, count=len(rows))
 
 
 @bp.get("/alerts/<int:alert_id>")
+@endpoint(response=AlertDetail, errors=(503,))
 def alert(alert_id: int):
+    """One alert with its history of changes."""
     st = service().state
     rows = _alerts(reader(), None if st is None else st.book, status="all", alert_id=alert_id)
     if not rows:
@@ -98,14 +89,13 @@ def alert(alert_id: int):
 
 
 @bp.post("/alerts/<int:alert_id>/false")
-@require_role("staff", "planner")
-def mark_false(alert_id: int):
-    """A person says this alert was a false alarm: it closes, and its SKU × site stays quiet
-    at that tier until the condition gets worse or recovers."""
-    body = request.get_json(silent=True)
-    note = body.get("note") if isinstance(body, dict) else None
-    if note is not None and (not isinstance(note, str) or len(note) > 1000):
-        raise ApiError(400, "bad_request", "note must be text of at most 1000 characters")
+@endpoint(roles=("staff", "planner"), body=NoteBody, body_required=False, errors=(409, 503))
+def mark_false(alert_id: int, body: NoteBody):
+    """Mark an open alert as a false alarm.
+
+    It closes, and its SKU × site stays quiet at that tier until the condition gets worse or
+    recovers."""
+    note = body.note
     svc = service()
     if not svc.wait_ready(READY_TIMEOUT_S) or svc.state is None:
         raise ApiError(503, "not_ready", svc.error or "planning is still loading")
@@ -123,83 +113,80 @@ def mark_false(alert_id: int):
 
 
 @bp.get("/replenishment/proposals")
-def proposals():
-    return jsonify(
-        _proposals(outcome(), supplier=request.args.get("supplier"), site=request.args.get("site"))
-    )
+@endpoint(query=ProposalQuery, errors=(503,))
+def proposals(query: ProposalQuery):
+    """The last pass's reorder proposals as draft purchase orders."""
+    return jsonify(_proposals(outcome(), supplier=query.supplier, site=query.site))
 
 
 @bp.get("/transfers/suggestions")
-def transfer_suggestions():
-    rows = _transfers(
-        outcome(),
-        sku=request.args.get("sku"),
-        from_site=request.args.get("from_site"),
-        to_site=request.args.get("to_site"),
-    )
+@endpoint(query=SuggestionQuery, errors=(503,))
+def transfer_suggestions(query: SuggestionQuery):
+    """Transfers of surplus to sites below safety stock."""
+    rows = _transfers(outcome(), sku=query.sku, from_site=query.from_site, to_site=query.to_site)
     return jsonify(rows=rows, count=len(rows))
 
 
 @bp.get("/slow-movers")
-def slow_movers():
-    rows = _slow_movers(
-        outcome(),
-        site=request.args.get("site"),
-        sku=request.args.get("sku"),
-        reason=request.args.get("reason"),
-    )
+@endpoint(query=SlowMoverQuery, errors=(503,))
+def slow_movers(query: SlowMoverQuery):
+    """Slow movers with clearance suggestions."""
+    rows = _slow_movers(outcome(), site=query.site, sku=query.sku, reason=query.reason)
     return jsonify(rows=rows, count=len(rows))
 
 
 @bp.get("/kpis")
-def kpis():
+@endpoint(query=KpiQuery, errors=(503,))
+def kpis(query: KpiQuery):
+    """KPIs per site, category and total over `period` weeks."""
     svc = service()
-    group = _choice("group", KPI_GROUPS)
-    weeks = _int("period", 0, 1, 52) or _int("weeks", svc.settings.planning.kpi_weeks, 1, 52)
+    weeks = query.weeks or svc.settings.planning.kpi_weeks
+    if query.period is not None:
+        weeks = int(query.period.rstrip("wW"))
+        if not 1 <= weeks <= 52:
+            raise ApiError(400, "bad_request", "period: expected 1 to 52 weeks")
     return jsonify(
         _kpis(
             outcome(),
             reader(),
             svc.settings,
             weeks=weeks,
-            groups=(group,) if group else KPI_GROUPS,
-            site=request.args.get("site"),
-            category=request.args.get("category"),
+            groups=(query.group,) if query.group else KPI_GROUPS,
+            site=query.site,
+            category=query.category,
         )
     )
 
 
 @bp.get("/forecasts")
-def forecasts():
-    sku = request.args.get("sku")
-    if not sku:
-        raise ApiError(400, "bad_request", "sku is required")
+@endpoint(query=ForecastQuery, errors=(503,))
+def forecasts(query: ForecastQuery):
+    """Model, forecast and policy figures of a SKU (at a site, or at every site)."""
     last = outcome()
-    site = request.args.get("site")
+    sku, site = query.sku, query.site
     if sku not in last.ix.sku_index:
         raise ApiError(404, "not_found", f"SKU {sku} is not planned (not in the item master?)")
     if site and site not in last.ix.site_index:
         raise ApiError(404, "not_found", f"site {site} has no locations in master data")
-    rows = _forecasts(last, sku, site, horizon=_int("horizon", 14, 1, 365))
+    rows = _forecasts(last, sku, site, horizon=query.horizon)
     return jsonify(rows=rows, pass_ts=last.ts)
 
 
 @bp.post("/planning/run")
-@require_role("planner")
+@endpoint(roles=("planner",), errors=(503,))
 def run():
-    """Run a full pass now and wait for it (passes never overlap: this may wait for one)."""
+    """Run a full planning pass now and wait for it (passes never overlap: this may wait)."""
     svc = service()
     if not svc.wait_ready(READY_TIMEOUT_S):
         raise ApiError(503, "not_ready", "planning is still loading; retry shortly")
     result = svc.run_pass("api")
-    conn = ledger.connect(current_app.config["DB_PATH"])
-    try:
+    with current_app.config["STORAGE"].tx() as conn:
         audit(conn, "planning.run", str(result.get("seq", "")), json.dumps(result)[:2000])
-    finally:
-        conn.close()
     return jsonify(result)
 
 
 @bp.get("/planning/status")
+@endpoint()
 def status():
+    """Planning's state, its last pass and the incremental timings."""
     return jsonify(service().status())

@@ -6,9 +6,10 @@ retained**. A retained message is the last one on a topic; the last *change* is 
 open alert of a busy site would be republished whole on every scan. The current state is
 `GET /api/alerts?site=`; the topic carries what changed, as it changes.
 
-Webhooks: POSTed from a background thread with a timeout and retries with exponential backoff,
-so neither the ingest nor the planning worker ever waits on a slow or dead endpoint; the queue
-is bounded and drops the oldest payload (logged) when an endpoint stays down.
+Webhooks: POSTed from a background thread with a timeout and retries with exponential backoff
+(`tallyman.webhook`, the same sending and retry rules as the supplier PO sends), so neither the
+ingest nor the planning worker ever waits on a slow or dead endpoint; the queue is bounded and
+drops the oldest payload (logged) when an endpoint stays down.
 """
 
 from __future__ import annotations
@@ -17,15 +18,12 @@ import json
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import requests
-
 from central.planning.core.alerts import TIER_NAMES
 from central.planning.settings import Webhook
-from tallyman import wire
+from tallyman import webhook, wire
 
 log = logging.getLogger("tallyman.planning")
 
@@ -68,8 +66,6 @@ class WebhookSender:
     """Background POSTs of alert changes to every configured webhook."""
 
     hooks: tuple[Webhook, ...]
-    session: requests.Session = field(default_factory=requests.Session)
-    sleep: Callable[[float], None] = time.sleep
     sent: int = 0
     failed: int = 0
     dropped: int = 0
@@ -118,22 +114,21 @@ class WebhookSender:
             self.deliver(hook, body)
 
     def deliver(self, hook: Webhook, body: dict) -> bool:
-        """POST one payload, retrying on errors and 5xx/429 answers; True when accepted."""
-        data = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", **hook.headers}
-        for attempt in range(1, hook.attempts + 1):
-            try:
-                r = self.session.post(hook.url, data=data, headers=headers, timeout=hook.timeout_s)
-                if r.status_code < 300:
-                    self.sent += 1
-                    return True
-                retry = r.status_code >= 500 or r.status_code == 429
-                detail = f"HTTP {r.status_code}"
-            except requests.RequestException as exc:
-                retry, detail = True, str(exc)
-            if not retry or attempt == hook.attempts or self._stop.is_set():
-                break
-            self.sleep(hook.backoff_s * 2 ** (attempt - 1))
+        """POST one payload, retrying on no answer, 429 and 5xx; True when accepted. A stop
+        ends the waits between retries at once."""
+        outcome = webhook.post_with_retries(
+            hook.url,
+            body,
+            hook.retry_policy,
+            headers=hook.headers,
+            timeout=hook.timeout_s,
+            wait=self._stop.wait,
+        )
+        if outcome.ok:
+            self.sent += 1
+            return True
         self.failed += 1
-        log.warning("webhook %s gave up after %d attempt(s): %s", hook.url, attempt, detail)
+        log.warning(
+            "webhook %s gave up after %d attempt(s): %s", hook.url, outcome.attempt, outcome.detail
+        )
         return False

@@ -65,6 +65,7 @@ from central.planning.settings import Settings
 from central.stock import ledger
 from central.stock.catalog import Catalog
 from central.stock.engine import StockEngine
+from central.stock.storage import Storage
 from central.workflows.db import Actor
 from tallyman import wire
 
@@ -227,7 +228,7 @@ def settle_memory() -> None:
 class PlanningService:
     def __init__(
         self,
-        db_path: str,
+        storage: Storage,
         engine: StockEngine,
         catalog: Catalog,
         settings: Settings | None = None,
@@ -235,7 +236,7 @@ class PlanningService:
         *,
         read_only: bool = False,
     ):
-        self.db_path, self.engine, self.catalog = db_path, engine, catalog
+        self.storage, self.engine, self.catalog = storage, engine, catalog
         #: Compute only: nothing is written to the ledger file or published (`tallyman plan`
         #: next to a running central, whose alert book owns the tables).
         self.read_only = read_only
@@ -304,10 +305,9 @@ class PlanningService:
         state is derived from the ledger, and a commit must not cost the ingest an fsync."""
         if self._conn is None:
             if self.read_only:
-                conn = ledger.reader(self.db_path)
+                conn = self.storage.open_reader()
             else:
-                conn = ledger.connect(self.db_path, check_same_thread=False)
-                conn.execute("PRAGMA synchronous=NORMAL")
+                conn = self.storage.open_writer(durable=False)
                 for stmt in schema():
                     conn.execute(stmt)
             self._conn = conn
@@ -631,12 +631,7 @@ class PlanningService:
         """A read-only connection for the pass (used under the pass lock, from whichever thread
         runs the pass), so reading master data never waits for the alert worker's lock."""
         if self._pass_conn is None:
-            conn = sqlite3.connect(
-                self.db_path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA query_only=1")
-            self._pass_conn = conn
+            self._pass_conn = self.storage.open_reader()
         return self._pass_conn
 
     def _stock_state(self, ix: Indexes) -> StockState:

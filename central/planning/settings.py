@@ -4,8 +4,8 @@ One file holds two things. The planning core's policies (`[policy]`, `[forecast]
 `[transfers]`, `kpi_weeks`, `dow_weeks`, see central/planning/config.py — at the top level or
 under `[planning]`) and, under `[central]`, how central drives them: how often the full pass
 runs, which sites are DCs, transfer lanes, alert webhooks. Every key has a default, so no file
-at all is a working setup; unknown keys are errors, because a typo in a threshold must not pass
-silently.
+at all is a working setup; unknown keys are errors (named with the file, through the one
+loader `tallyman.config`), because a typo in a threshold must not pass silently.
 
     [policy.category.tools]
     safety_stock = "cover"
@@ -34,13 +34,15 @@ silently.
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from central.planning.core import PlanningConfig, parse_config
 from central.planning.core.alerts import TIER_NAMES
+from tallyman.config import ConfigError, build, check_keys, field_names, read_toml
+from tallyman.webhook import RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class Webhook:
     @property
     def min_tier_code(self) -> int:
         return TIER_NAMES.index(self.min_tier)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(self.attempts, self.backoff_s)
 
 
 @dataclass(frozen=True)
@@ -128,54 +134,70 @@ class Settings:
     central: CentralPlanning = field(default_factory=CentralPlanning)
 
 
-def _check_keys(d: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = set(d) - allowed
-    if unknown:
-        raise ValueError(f"unknown keys in {where}: {sorted(unknown)}")
+#: Keys of `[central]`: the fields of CentralPlanning, with `[[central.webhook]]` tables for
+#: its `webhooks`.
+CENTRAL_KEYS = field_names(CentralPlanning) - {"webhooks"} | {"webhook"}
+LANE_KEYS = frozenset({"from", "to", "days", "cost"})
 
 
-def _lanes(d: dict[str, Any]) -> LaneConfig:
-    _check_keys(d, {"enabled", "days", "cost", "lane"}, "[central.lanes]")
+def _lanes(data: Any, where: str) -> LaneConfig:
+    """`[central.lanes]` with its `[[central.lanes.lane]]` exceptions (`from`, `to`, …)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a table, got {data!r}")
+    check_keys(data, field_names(LaneConfig) - {"lanes"} | {"lane"}, where)
+    raw = data.get("lane", [])
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}.lane: expected a list of tables, got {raw!r}")
     lanes = []
-    for raw in d.get("lane", []):
-        _check_keys(raw, {"from", "to", "days", "cost"}, "[[central.lanes.lane]]")
-        lanes.append(
-            Lane(str(raw["from"]), str(raw["to"]), float(raw["days"]), float(raw.get("cost", 0)))
-        )
-    base = {k: d[k] for k in ("enabled", "days", "cost") if k in d}
-    return LaneConfig(**base, lanes=tuple(lanes))
+    for i, lane in enumerate(raw):
+        at = f"{where}.lane[{i}]"
+        if not isinstance(lane, Mapping):
+            raise ConfigError(f"{at}: expected a table, got {lane!r}")
+        check_keys(lane, LANE_KEYS, at)
+        for key in ("from", "to", "days"):
+            if key not in lane:
+                raise ConfigError(f"{at}: {key} is required")
+        fields = {"src": lane["from"], "dst": lane["to"], "days": lane["days"]}
+        lanes.append(build(Lane, {**fields, "cost": lane.get("cost", 0.0)}, at))
+    base = build(LaneConfig, {k: v for k, v in data.items() if k != "lane"}, where)
+    try:
+        return replace(base, lanes=tuple(lanes))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
-def _central(d: dict[str, Any]) -> CentralPlanning:
-    known = {f.name for f in fields(CentralPlanning)} - {"webhooks"} | {"webhook"}
-    _check_keys(d, known, "[central]")
-    kw: dict[str, Any] = {k: v for k, v in d.items() if k not in ("lanes", "webhook", "dc_sites")}
-    if "dc_sites" in d:
-        kw["dc_sites"] = tuple(str(s) for s in d["dc_sites"])
-    if "lanes" in d:
-        kw["lanes"] = _lanes(d["lanes"])
-    hooks = []
-    for raw in d.get("webhook", []):
-        _check_keys(raw, {f.name for f in fields(Webhook)}, "[[central.webhook]]")
-        hooks.append(Webhook(**raw))
-    kw["webhooks"] = tuple(hooks)
-    return CentralPlanning(**kw)
+def _central(data: Any, where: str) -> CentralPlanning:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a table, got {data!r}")
+    check_keys(data, CENTRAL_KEYS, where)
+    central = build(
+        CentralPlanning, {k: v for k, v in data.items() if k not in ("lanes", "webhook")}, where
+    )
+    hooks = data.get("webhook", [])
+    if not isinstance(hooks, list):
+        raise ConfigError(f"{where}.webhook: expected a list of tables, got {hooks!r}")
+    webhooks = tuple(build(Webhook, h, f"{where}.webhook[{i}]") for i, h in enumerate(hooks))
+    lanes = _lanes(data["lanes"], f"{where}.lanes") if "lanes" in data else central.lanes
+    return replace(central, lanes=lanes, webhooks=webhooks)
 
 
-def parse_settings(data: dict[str, Any]) -> Settings:
+def parse_settings(data: Mapping[str, Any], where: str = "planning settings") -> Settings:
     """Settings from parsed TOML: `[central]` for central, the rest (or `[planning]`) for the
-    planning core."""
-    data = dict(data)
-    central = _central(data.pop("central", {}))
-    core = data.pop("planning", None)
-    if core is not None and data:
-        raise ValueError(f"with a [planning] table, unknown top-level keys: {sorted(data)}")
-    return Settings(planning=parse_config(core if core is not None else data), central=central)
+    planning core. ConfigError (a ValueError) names `where` and the key."""
+    if "planning" in data:
+        check_keys(data, {"planning", "central"}, where)
+    rest = {k: v for k, v in data.items() if k != "central"}
+    central = _central(data.get("central", {}), f"{where} [central]")
+    if "planning" in rest:
+        core = rest["planning"]
+        if not isinstance(core, Mapping):
+            raise ConfigError(f"{where}: planning must be a table, got {core!r}")
+        return Settings(planning=parse_config(core, f"{where} [planning]"), central=central)
+    return Settings(planning=parse_config(rest, where), central=central)
 
 
 def load_settings(path: str | Path | None) -> Settings:
     """Read the planning config file; None gives the defaults."""
     if path is None:
         return Settings()
-    with open(path, "rb") as fh:
-        return parse_settings(tomllib.load(fh))
+    return parse_settings(read_toml(path), str(path))

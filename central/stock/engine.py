@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from central.stock import ledger
 from central.stock.kernels import ADD, ARRIVE, COUNT, MOVE, SHIP, apply_movements, as_columns
@@ -71,7 +72,16 @@ class StockEngine:
             for name in MEASURES:
                 setattr(self, name, _grow(getattr(self, name), new_rows, new_cols))
 
-    def apply(self, sku, loc, to_loc, kind, qty, *, want_delta: bool = True) -> np.ndarray:
+    def apply(
+        self,
+        sku: npt.ArrayLike,
+        loc: npt.ArrayLike,
+        to_loc: npt.ArrayLike,
+        kind: npt.ArrayLike,
+        qty: npt.ArrayLike,
+        *,
+        want_delta: bool = True,
+    ) -> np.ndarray:
         """Apply movements in order; returns each one's on-hand change at its location
         (an empty array when `want_delta` is false)."""
         cols = as_columns(sku, loc, to_loc, kind, qty)
@@ -80,7 +90,10 @@ class StockEngine:
         if n:
             self.ensure(int(cols[0].max()), int(max(cols[1].max(), cols[2].max())))
             with self.lock:
-                apply_movements(self.on_hand, self.in_transit, *cols, BEHAVIOUR, GAIN, delta)
+                # a Numba dispatcher: mypy sees its generic __call__, not the kernel's signature
+                apply_movements(  # type: ignore[call-arg]
+                    self.on_hand, self.in_transit, *cols, BEHAVIOUR, GAIN, delta
+                )
                 self.applied += n
         return delta
 

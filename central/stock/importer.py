@@ -7,16 +7,20 @@ commit (it tails rows it did not write), and a rebuild reproduces them like any 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import sqlite3
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+import click
 
 from central.stock import ledger
 from tallyman import wire
+from tallyman.console import db_option, emit, fail, json_option
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported where used: it loads pandas, which `--help` must not
 
 IMPORT_DEVICE = "import"
 
@@ -37,7 +41,7 @@ def normalise_gtin(raw: str) -> str:
     return g
 
 
-def _rows(path: Path, required: set[str]) -> list[tuple[int, dict]]:
+def _rows(path: Path, required: set[str]) -> list[tuple[int, dict[str, str]]]:
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         missing = required - set(reader.fieldnames or [])
@@ -46,7 +50,7 @@ def _rows(path: Path, required: set[str]) -> list[tuple[int, dict]]:
         return [(i + 2, row) for i, row in enumerate(reader)]
 
 
-def _num(row: dict, key: str, cast=float):
+def _num(row: dict[str, str], key: str, cast: Callable[[str], float] = float) -> float | None:
     val = (row.get(key) or "").strip()
     return cast(val) if val else None
 
@@ -74,7 +78,7 @@ def import_items(db: sqlite_utils.Database, path: Path) -> int:
             )
         except ValueError as exc:
             raise ImportError_(f"{path}:{line}: {exc}") from None
-    db["items"].upsert_all(records, pk="sku", alter=False)
+    db.table("items").upsert_all(records, pk="sku", alter=False)
     return len(records)
 
 
@@ -155,22 +159,65 @@ def import_stock(db: sqlite_utils.Database, path: Path) -> int:
 KINDS = {"items": import_items, "locations": import_locations, "stock": import_stock}
 
 
-def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="tallyman import")
-    p.add_argument("kind", choices=sorted(KINDS))
-    p.add_argument("file", type=Path)
-    p.add_argument("--db", required=True)
-    args = p.parse_args(argv)
-    db = sqlite_utils.Database(ledger.connect(args.db))
-    try:
-        n = KINDS[args.kind](db, args.file)
-    except (ImportError_, OSError) as exc:
-        print(f"tallyman import: {exc}", file=sys.stderr)
-        return 1
-    print(f"imported {n} {args.kind} from {args.file}")
-    return 0
+@click.group("import")
+def command() -> None:
+    """Import master data and opening stock from CSV files (UTF-8, a header row).
+
+    Import items first, then locations, then stock. Sample files are in examples/.
+    """
 
 
-from tallyman.console import passthrough as _passthrough  # noqa: E402
+def _import_command(kind: str, help_: str) -> None:
+    @command.command(kind, help=help_)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @db_option
+    @json_option
+    def run(file: Path, db: str, as_json: bool) -> None:
+        import sqlite_utils
 
-command = _passthrough(main, "import")
+        sdb = sqlite_utils.Database(ledger.connect(db))
+        try:
+            n = KINDS[kind](sdb, file)
+        except (ImportError_, OSError, UnicodeDecodeError, csv.Error, sqlite3.Error) as exc:
+            fail(str(exc) if isinstance(exc, ImportError_) else f"{file}: {exc}")
+        finally:
+            sdb.conn.close()
+        if as_json:
+            emit({"kind": kind, "file": str(file), "imported": n}, True)
+        else:
+            noun = "stock rows" if kind == "stock" else kind
+            click.echo(f"imported {n} {noun} from {file}")
+
+
+_import_command(
+    "items",
+    """The item master: one row per SKU; a SKU already there is updated.
+
+    \b
+    Columns (required): sku, gtin, name    (gtin: GTIN-8/12/13/14, may be empty)
+    Columns (optional): category, unit_cost, price, supplier, lead_time_days,
+                        pack_size, moq
+    """,
+)
+_import_command(
+    "locations",
+    """Locations (bins) where stock is kept and scanned.
+
+    \b
+    Columns (required): loc     (SITE/BIN, e.g. DC1/A-01)
+    Columns (optional): kind    (e.g. bin; a site with a `dc` location is a
+                                 distribution centre for planning)
+    """,
+)
+_import_command(
+    "stock",
+    """Opening stock: each row sets what is on hand of SKU at LOC.
+
+    Written to the ledger as counts of the pseudo-device `import`, so a running central picks
+    them up; locations not yet known are created.
+
+    \b
+    Columns (required): sku, loc, qty   (sku in the item master, qty a whole number >= 0)
+    Columns (optional): lot, expiry     (expiry as YYYY-MM-DD)
+    """,
+)

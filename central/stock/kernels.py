@@ -9,7 +9,11 @@ engine) so that the kernel knows nothing of type names. Each kernel has a plain-
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 import numpy as np
+import numpy.typing as npt
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
@@ -31,19 +35,24 @@ COLUMN_DTYPE = np.int32
 
 
 @intrinsic
-def _prefetch(typingctx, arr, idx):
-    """`llvm.prefetch` of arr[idx] for writing: start the cache miss now, use the line later."""
+def _prefetch_intrinsic(typingctx: Any, arr: Any, idx: Any) -> tuple[Any, Callable[..., Any]]:
+    """`llvm.prefetch` of arr[idx] for writing: start the cache miss now, use the line later.
+
+    (The arguments are Numba types and LLVM IR builders, which Numba does not annotate; its
+    code-generation helpers are untyped, hence the ignores below.)"""
     sig = types.void(arr, idx)
 
-    def codegen(context, builder, signature, args):
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         aryty = signature.args[0]
         ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(
+        ptr = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]
             context, builder, aryty, ary, [args[1]], wraparound=False, boundscheck=False
         )
         i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+            builder.module, fnty, "llvm.prefetch.p0"
+        )
         # rw=1 (write), locality=3 (keep in all levels), cache type=1 (data)
         builder.call(fn, [builder.bitcast(ptr, i8p), i32(1), i32(3), i32(1)])
         return context.get_dummy_value()
@@ -51,8 +60,23 @@ def _prefetch(typingctx, arr, idx):
     return sig, codegen
 
 
+#: How jitted code calls the intrinsic (Numba supplies the typing context itself).
+_prefetch = cast(Callable[[np.ndarray, np.uint64], None], _prefetch_intrinsic)
+
+
 @njit(cache=True, nogil=True)
-def apply_movements(on_hand, in_transit, sku, loc, to_loc, kind, qty, behaviour, gain, delta):
+def apply_movements(
+    on_hand: np.ndarray,
+    in_transit: np.ndarray,
+    sku: np.ndarray,
+    loc: np.ndarray,
+    to_loc: np.ndarray,
+    kind: np.ndarray,
+    qty: np.ndarray,
+    behaviour: np.ndarray,
+    gain: np.ndarray,
+    delta: np.ndarray,
+) -> None:
     """Apply movements in order; `delta[i]` receives movement i's change to on_hand at its loc
     (pass a zero-length `delta` when nobody needs it, as a rebuild does).
 
@@ -105,7 +129,18 @@ def apply_movements(on_hand, in_transit, sku, loc, to_loc, kind, qty, behaviour,
             delta[i] = new - cur
 
 
-def apply_movements_py(on_hand, in_transit, sku, loc, to_loc, kind, qty, behaviour, gain, delta):
+def apply_movements_py(
+    on_hand: np.ndarray,
+    in_transit: np.ndarray,
+    sku: np.ndarray,
+    loc: np.ndarray,
+    to_loc: np.ndarray,
+    kind: np.ndarray,
+    qty: np.ndarray,
+    behaviour: np.ndarray,
+    gain: np.ndarray,
+    delta: np.ndarray,
+) -> None:
     """Plain-Python reference of `apply_movements`, one movement at a time."""
     want = len(delta) > 0
     for i in range(len(sku)):
@@ -124,6 +159,12 @@ def apply_movements_py(on_hand, in_transit, sku, loc, to_loc, kind, qty, behavio
             delta[i] = new - cur
 
 
-def as_columns(sku, loc, to_loc, kind, qty) -> tuple[np.ndarray, ...]:
+def as_columns(
+    sku: npt.ArrayLike,
+    loc: npt.ArrayLike,
+    to_loc: npt.ArrayLike,
+    kind: npt.ArrayLike,
+    qty: npt.ArrayLike,
+) -> tuple[np.ndarray, ...]:
     """The dtypes the kernel is compiled for (one specialisation, compiled once and cached)."""
     return tuple(np.ascontiguousarray(c, dtype=COLUMN_DTYPE) for c in (sku, loc, to_loc, kind, qty))

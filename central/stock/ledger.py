@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sqlite_utils
 
 from central.stock import sqlbulk
 from tallyman.wire import TYPES
+
+if TYPE_CHECKING:
+    import sqlite_utils  # imported where used: it loads pandas
 
 #: Stable small-integer code of each movement type (stored as `movements.kind`).
 TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(sorted(TYPES))}
@@ -156,27 +159,33 @@ INSERT_DEAD_LETTER_HEAD = (
 DEAD_LETTER_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
-def insert_movements(conn: sqlite3.Connection, rows: Sequence[Sequence]) -> None:
+def insert_movements(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> None:
     """Insert ledger rows (MOVEMENT_COLUMNS order), many per statement (see tallyman.sqlbulk)."""
     sqlbulk.insert_rows(conn, INSERT_MOVEMENT_HEAD, MOVEMENT_VALUES, rows)
 
 
-def connect(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+def connect(
+    path: str | Path, *, check_same_thread: bool = True, schema: bool = True
+) -> sqlite3.Connection:
     """Open (and create) the ledger. WAL so readers never block the ingest writer; FULL sync
     because central acknowledges after commit and the edge then forgets the event: a commit that
-    a power cut could undo would lose a scan."""
+    a power cut could undo would lose a scan. `schema=False` skips creating the tables (a
+    process that created them once, see central.stock.storage)."""
     conn = sqlite3.connect(
         str(path), timeout=30, isolation_level=None, check_same_thread=check_same_thread
     )
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=30000")
-    conn.executescript(SCHEMA)
+    if schema:
+        conn.executescript(SCHEMA)
     return conn
 
 
 def database(path: str | Path) -> sqlite_utils.Database:
     """A sqlite-utils handle on the ledger, for import and ad-hoc queries."""
+    import sqlite_utils
+
     return sqlite_utils.Database(connect(path))
 
 
@@ -222,7 +231,7 @@ def write_block(conn: sqlite3.Connection, first_id: int, columns: np.ndarray) ->
         )
 
 
-def iter_engine_columns(conn: sqlite3.Connection, chunk: int = 1_000_000):
+def iter_engine_columns(conn: sqlite3.Connection, chunk: int = 1_000_000) -> Iterator[np.ndarray]:
     """Every movement's engine columns in ledger order, as (n, 5) int64 arrays.
 
     Packed blocks where they exist; the rows themselves for any id range no block covers.
@@ -242,7 +251,7 @@ def iter_engine_columns(conn: sqlite3.Connection, chunk: int = 1_000_000):
 
 
 def count_movements(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT count(*) FROM movements").fetchone()[0]
+    return int(conn.execute("SELECT count(*) FROM movements").fetchone()[0])
 
 
 def reader(path: str | Path, *, check_same_thread: bool = True) -> sqlite3.Connection:

@@ -16,6 +16,7 @@ import functools
 import itertools
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 #: Rows per statement: large enough that the per-statement GIL hand-back is negligible, small
 #: enough to stay under SQLite's bound-parameter limit (32,766 since 3.32) for 22 columns.
@@ -28,7 +29,11 @@ def _statement(head: str, row_sql: str, n: int, tail: str) -> str:
 
 
 def insert_rows(
-    conn: sqlite3.Connection, head: str, row_sql: str, rows: Sequence[Sequence], tail: str = ""
+    conn: sqlite3.Connection,
+    head: str,
+    row_sql: str,
+    rows: Sequence[Sequence[Any]],
+    tail: str = "",
 ) -> None:
     """Run `head VALUES row_sql, row_sql, … tail` over `rows`, ROWS_PER_STATEMENT at a time.
 

@@ -3,36 +3,66 @@ reservations, counts, handheld tasks, workflow settings and the audit trail.
 
 Every write names the roles it needs (admin always passes) and is audited with who, when and
 from where in the same transaction as the change. Reads are open like the rest of /api.
-The state machines behind each action are in central.workflows.states.
+What each route takes and answers is declared in central.workflows.models (the OpenAPI
+document is generated from it); the state machines behind each action are in
+central.workflows.states.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
 
+import msgspec
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 from werkzeug.http import HTTP_STATUS_CODES
 
 from central.access import tokens as auth
-from central.access.tokens import require_role
+from central.http import contract
+from central.http.contract import NoteBody, as_dict, endpoint
 from central.http.errors import ApiError
-from central.http.openapi import SPEC
 from central.http.stock_api import reader
-from central.stock import ledger
 from central.workflows import counts, purchase_orders, reservations, transfers
 from central.workflows.db import Actor, rows
+from central.workflows.models import (
+    AuditList,
+    AuditQuery,
+    CountList,
+    CountQuery,
+    CountRecord,
+    DiscrepancyReport,
+    DocumentQuery,
+    FulfilBody,
+    LeadTimeQuery,
+    PurchaseOrder,
+    PurchaseOrderCreate,
+    PurchaseOrderList,
+    PurchaseOrderQuery,
+    Reservation,
+    ReservationGranted,
+    ReservationList,
+    ReservationQuery,
+    ReservationRequest,
+    Resolution,
+    SendBody,
+    SettingsChange,
+    SiteTasks,
+    TaskQuery,
+    TransferCreate,
+    TransferList,
+    TransferOrder,
+    TransferQuery,
+    TransfersCreated,
+    TransferSuggestions,
+    WorkflowSettings,
+)
 from central.workflows.service import WorkflowService
 
 bp = Blueprint("workflows", __name__, url_prefix="/api")
 log = logging.getLogger("tallyman.api")
 
-MAX_LIMIT = 10_000
 PO_ACTIONS = ("submit", "approve", "reject", "cancel", "close", "send")
 PO_ROLES = {"approve": ("approver",), "reject": ("approver",)}
 TO_ACTIONS = ("approve", "reject", "cancel", "dispatch", "complete")
@@ -56,57 +86,60 @@ def actor() -> Actor:
     return Actor(g.actor, g.role, request.remote_addr)
 
 
-def body(required: bool = False) -> Any:
-    data = request.get_json(silent=True)
-    if data is None:
-        if required:
-            raise ApiError(400, "bad_request", "send a JSON body (Content-Type: application/json)")
-        return {}
-    return data
-
-
-def limit() -> int:
-    raw = request.args.get("limit", "500")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError(400, "bad_request", f"limit must be an integer from 1 to {MAX_LIMIT}")
-    return int(raw)
-
-
 # --- purchase orders ---------------------------------------------------------------------------
 
 
 @bp.post("/purchase-orders")
-@require_role("planner")
-def po_create():
-    po, _ = service().po_create(actor(), body(True), "manual")
+@endpoint(
+    roles=("planner",),
+    body=PurchaseOrderCreate,
+    response=PurchaseOrder,
+    status=201,
+    errors=(404,),
+)
+def po_create(body: PurchaseOrderCreate):
+    """Create a draft purchase order by hand (submit=true: and submit it)."""
+    po, _ = service().po_create(actor(), as_dict(body), "manual")
     return jsonify(po), 201
 
 
 @bp.post("/purchase-orders/from-proposal")
-@require_role("planner")
-def po_from_proposal():
-    """A reorder proposal (planning's draft PO: supplier, lines of sku/site/qty, key)."""
-    po, created = service().po_create(actor(), body(True), "proposal")
+@endpoint(
+    roles=("planner",),
+    body=PurchaseOrderCreate,
+    response=PurchaseOrder,
+    status=(201, 200),
+    errors=(404,),
+)
+def po_from_proposal(body: PurchaseOrderCreate):
+    """A purchase order from a reorder proposal, idempotent by its key (200: made already)."""
+    po, created = service().po_create(actor(), as_dict(body), "proposal")
     return jsonify(po), 201 if created else 200
 
 
 @bp.get("/purchase-orders")
-def po_list():
-    return jsonify(rows=purchase_orders.listing(reader(), request.args, limit()))
+@endpoint(query=PurchaseOrderQuery, response=PurchaseOrderList)
+def po_list(query: PurchaseOrderQuery):
+    """Purchase orders, newest first."""
+    return jsonify(rows=purchase_orders.listing(reader(), as_dict(query), query.limit))
 
 
 @bp.get("/purchase-orders/<ref>")
+@endpoint(response=PurchaseOrder)
 def po_get(ref: str):
+    """One purchase order (PO-000001 or its id) with lines, approvals, sends and receipts."""
     return jsonify(purchase_orders.view(reader(), ref))
 
 
 @bp.get("/purchase-orders/<ref>/document")
-def po_document(ref: str):
+@endpoint(query=DocumentQuery)
+def po_document(ref: str, query: DocumentQuery):
+    """The document the supplier receives, as JSON or CSV."""
     from central.workflows import supplier_send
 
     conn = reader()
     doc = supplier_send.document(conn, purchase_orders.find(conn, ref))
-    if request.args.get("format", "json") == "csv":
+    if query.format == "csv":
         return current_app.response_class(
             supplier_send.to_csv(doc),
             mimetype="text/csv",
@@ -115,74 +148,114 @@ def po_document(ref: str):
     return jsonify(doc)
 
 
-def _po_action(ref: str, action: str):
-    return jsonify(service().po_event(ref, action, actor(), body()))
+def _po_action(action: str) -> Callable:
+    def act(ref: str, body: NoteBody | SendBody):
+        return jsonify(service().po_event(ref, action, actor(), as_dict(body)))
+
+    return act
 
 
 for _action in PO_ACTIONS:
     bp.add_url_rule(
         f"/purchase-orders/<ref>/{_action}",
         f"po_{_action}",
-        require_role(*PO_ROLES.get(_action, ("planner",)))(
-            lambda ref, _a=_action: _po_action(ref, _a)
-        ),
+        endpoint(
+            f"{_action.capitalize()} the purchase order",
+            roles=PO_ROLES.get(_action, ("planner",)),
+            body=SendBody if _action == "send" else NoteBody,
+            body_required=False,
+            response=PurchaseOrder,
+            errors=(409,),
+        )(_po_action(_action)),
         methods=["POST"],
     )
 
 
 @bp.get("/lead-times/observed")
-def lead_times_observed():
-    return jsonify(rows=purchase_orders.lead_time_stats(reader(), request.args.get("supplier")))
+@endpoint(query=LeadTimeQuery)
+def lead_times_observed(query: LeadTimeQuery):
+    """Supplier lead times observed from purchase-order receipts."""
+    return jsonify(rows=purchase_orders.lead_time_stats(reader(), query.supplier))
 
 
 # --- transfers ---------------------------------------------------------------------------------
 
 
 @bp.post("/transfers")
-@require_role("planner")
-def to_create():
-    to, _ = service().to_create(actor(), body(True))
+@endpoint(roles=("planner",), body=TransferCreate, response=TransferOrder, status=201)
+def to_create(body: TransferCreate):
+    """Propose a transfer order between two sites."""
+    to, _ = service().to_create(actor(), as_dict(body))
     return jsonify(to), 201
 
 
 @bp.post("/transfers/from-suggestions")
-@require_role("planner")
-def to_from_suggestions():
-    made = service().to_from_suggestions(actor(), body(True))
+@endpoint(
+    roles=("planner",), body=TransferSuggestions, response=TransfersCreated, status=201
+)
+def to_from_suggestions(body: TransferSuggestions):
+    """Transfer orders from planning's suggestions, one per lane, idempotent by content."""
+    made = service().to_from_suggestions(actor(), as_dict(body))
     return jsonify(rows=[to for to, _ in made], created=sum(c for _, c in made)), 201
 
 
 @bp.get("/transfers")
-def to_list():
-    return jsonify(rows=transfers.listing(reader(), request.args, limit()))
+@endpoint(query=TransferQuery, response=TransferList)
+def to_list(query: TransferQuery):
+    """Transfer orders, newest first."""
+    return jsonify(rows=transfers.listing(reader(), as_dict(query), query.limit))
 
 
 @bp.get("/transfers/<ref>")
+@endpoint(response=TransferOrder)
 def to_get(ref: str):
+    """One transfer order (TO-000001 or its id) with lines, scans and discrepancies."""
     return jsonify(transfers.view(reader(), ref))
+
+
+def _to_action(action: str) -> Callable:
+    def act(ref: str, body: NoteBody):
+        return jsonify(service().to_event(ref, action, actor(), as_dict(body)))
+
+    return act
 
 
 for _action in TO_ACTIONS:
     bp.add_url_rule(
         f"/transfers/<ref>/{_action}",
         f"to_{_action}",
-        require_role(*TO_ROLES[_action])(
-            lambda ref, _a=_action: jsonify(service().to_event(ref, _a, actor(), body()))
-        ),
+        endpoint(
+            f"{_action.capitalize()} the transfer order",
+            roles=TO_ROLES[_action],
+            body=NoteBody,
+            body_required=False,
+            response=TransferOrder,
+            errors=(409,),
+        )(_to_action(_action)),
         methods=["POST"],
     )
 
 
 @bp.post("/transfers/<ref>/discrepancies")
-@require_role("staff", "planner")
-def to_report(ref: str):
-    return jsonify(service().to_event(ref, "report", actor(), body(True))), 201
+@endpoint(
+    roles=("staff", "planner"),
+    body=DiscrepancyReport,
+    response=TransferOrder,
+    status=201,
+    errors=(409,),
+)
+def to_report(ref: str, body: DiscrepancyReport):
+    """Report goods short, over or damaged on an arriving transfer."""
+    return jsonify(service().to_event(ref, "report", actor(), as_dict(body))), 201
 
 
 @bp.post("/transfers/<ref>/discrepancies/<int:disc_id>/resolve")
-@require_role("planner", "approver")
-def to_resolve(ref: str, disc_id: int):
-    return jsonify(service().to_resolve(ref, disc_id, actor(), body(True)))
+@endpoint(
+    roles=("planner", "approver"), body=Resolution, response=TransferOrder, errors=(409,)
+)
+def to_resolve(ref: str, disc_id: int, body: Resolution):
+    """Resolve a discrepancy (write_off, found, claim or accept)."""
+    return jsonify(service().to_resolve(ref, disc_id, actor(), as_dict(body)))
 
 
 # --- reservations ------------------------------------------------------------------------------
@@ -191,21 +264,30 @@ def to_resolve(ref: str, disc_id: int):
 RESERVE_ROLES = ("staff", "planner")
 
 
-def reserve(wf: WorkflowService, data: Any, who: Actor) -> dict:
-    """`{"sku","site","qty","channel"[,"ttl_s","ref","route"]}` → the reservation (201), or
-    ApiError 409 insufficient_stock when the site's available is short."""
+def reserve(wf: WorkflowService, req: ReservationRequest, who: Actor) -> dict:
+    """The reservation (201), or ApiError 409 insufficient_stock when the site's available
+    is short. Both ways in (the route and the fast path) come through here."""
     if wf is None:
         raise ApiError(503, "unavailable", "workflows are not running in this central")
     try:
-        return wf.reserve(data, who)
+        return wf.reserve(as_dict(req), who)
     except FutureTimeout:
         raise ApiError(503, "busy", "the reservation desk is busy; try again") from None
 
 
 @bp.post("/reservations")
-@require_role(*RESERVE_ROLES)
-def reservation_create():
-    return jsonify(reserve(service(), body(True), actor())), 201
+@endpoint(
+    roles=RESERVE_ROLES,
+    body=ReservationRequest,
+    response=ReservationGranted,
+    status=201,
+    errors=(404, 409, 503),
+)
+def reservation_create(body: ReservationRequest):
+    """Reserve stock for a channel: 201 when the site's available covers it, else 409.
+
+    Served by ReservationFastPath below; this route is its declaration and its fallback."""
+    return jsonify(reserve(service(), body, actor())), 201
 
 
 class ReservationFastPath:
@@ -215,8 +297,8 @@ class ReservationFastPath:
     cores). Profiling showed ~60 % of the CPU per reservation in Flask's request context,
     routing and context-local proxies, against ~100 µs for the check-and-reserve itself. This
     path keeps the contract of the blueprint route above — the same bearer-token lookup and
-    roles, the same `reserve` function, the same JSON body and `{"error","detail"}` errors — and
-    hands every other request to Flask untouched.
+    roles, the same body model and `reserve` function, the same `{"error","detail"}` errors —
+    and hands every other request to Flask untouched.
     """
 
     #: A token's (name, role) is re-read from the ledger after this many seconds, so a revoked
@@ -226,8 +308,8 @@ class ReservationFastPath:
 
     def __init__(self, app: Flask, inner: Callable):
         self.app, self.inner = app, inner
-        self._local = threading.local()
         self._tokens: dict[str, tuple[float, tuple[str, str] | None]] = {}
+        self._encode = msgspec.json.Encoder().encode
 
     def _who(self, token: str) -> tuple[str, str] | None:
         now = time.monotonic()
@@ -241,10 +323,7 @@ class ReservationFastPath:
         return who
 
     def _reader(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = ledger.reader(self.app.config["DB_PATH"])
-        return conn
+        return self.app.config["READER"]()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != "/api/reservations" or environ["REQUEST_METHOD"] != "POST":
@@ -260,7 +339,7 @@ class ReservationFastPath:
                 "error": "internal",
                 "detail": "central hit an unexpected error; see its log",
             }
-        out = json.dumps(payload).encode()
+        out = self._encode(payload)
         start_response(
             f"{status} {HTTP_STATUS_CODES.get(status, 'Error')}",
             [("Content-Type", "application/json"), ("Content-Length", str(len(out)))],
@@ -279,13 +358,13 @@ class ReservationFastPath:
             raise ApiError(403, "forbidden", f"role {who[1]} may not do this; needs {need}")
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
-            data = json.loads(environ["wsgi.input"].read(length)) if 0 < length < 65536 else None
         except ValueError:
-            data = None
-        if data is None:
-            raise ApiError(400, "bad_request", "send a JSON body (Content-Type: application/json)")
+            length = 0
+        if not 0 < length < 65536:
+            raise ApiError(400, "bad_request", contract.NO_BODY)
+        req = contract.decode(ReservationRequest, environ["wsgi.input"].read(length))
         wf = self.app.config["STATE"].workflows
-        return reserve(wf, data, Actor(who[0], who[1], environ.get("REMOTE_ADDR")))
+        return reserve(wf, req, Actor(who[0], who[1], environ.get("REMOTE_ADDR")))
 
 
 def install(app: Flask) -> None:
@@ -295,139 +374,97 @@ def install(app: Flask) -> None:
 
 
 @bp.get("/reservations")
-def reservation_list():
-    return jsonify(rows=reservations.listing(reader(), request.args, limit()))
+@endpoint(query=ReservationQuery, response=ReservationList)
+def reservation_list(query: ReservationQuery):
+    """Reservations, newest first."""
+    return jsonify(rows=reservations.listing(reader(), as_dict(query), query.limit))
 
 
 @bp.get("/reservations/<int:res_id>")
+@endpoint(response=Reservation)
 def reservation_get(res_id: int):
+    """One reservation with its bin allocations."""
     return jsonify(reservations.get(reader(), service().catalog, res_id))
 
 
 @bp.post("/reservations/<int:res_id>/fulfil")
-@require_role("staff", "planner")
-def reservation_fulfil(res_id: int):
-    return jsonify(service().reservation_event(res_id, "fulfil", actor(), body()))
+@endpoint(
+    roles=("staff", "planner"),
+    body=FulfilBody,
+    body_required=False,
+    response=Reservation,
+    errors=(409,),
+)
+def reservation_fulfil(res_id: int, body: FulfilBody):
+    """Fulfil a reservation: as a sale now, or as a pick for a handheld."""
+    return jsonify(service().reservation_event(res_id, "fulfil", actor(), as_dict(body)))
 
 
 @bp.post("/reservations/<int:res_id>/cancel")
-@require_role("staff", "planner")
+@endpoint(roles=("staff", "planner"), response=Reservation, errors=(409,))
 def reservation_cancel(res_id: int):
-    return jsonify(service().reservation_event(res_id, "cancel", actor(), body()))
+    """Cancel a reservation: its stock is available again."""
+    return jsonify(service().reservation_event(res_id, "cancel", actor(), {}))
 
 
 # --- counts, tasks, settings, audit -----------------------------------------------------------
 
 
 @bp.get("/counts")
-def count_list():
-    return jsonify(rows=counts.list_records(reader(), request.args.get("status"), limit()))
+@endpoint(query=CountQuery, response=CountList)
+def count_list(query: CountQuery):
+    """Count records with their variance (status=pending: waiting for an approver)."""
+    return jsonify(rows=counts.list_records(reader(), query.status, query.limit))
 
 
 @bp.get("/counts/<int:record_id>")
+@endpoint(response=CountRecord)
 def count_get(record_id: int):
+    """One count record."""
     return jsonify(counts.get_record(reader(), record_id))
 
 
-@bp.post("/counts/<int:record_id>/<action>")
-@require_role("approver")
-def count_decide(record_id: int, action: str):
-    note = body().get("note") if isinstance(body(), dict) else None
-    return jsonify(service().count_event(record_id, action, actor(), note))
+@bp.post("/counts/<int:record_id>/<any(approve, reject):action>")
+@endpoint(
+    roles=("approver",), body=NoteBody, body_required=False, response=CountRecord, errors=(409,)
+)
+def count_decide(record_id: int, action: str, body: NoteBody):
+    """Approve a held count (applied as of its scan time) or reject it (dropped)."""
+    return jsonify(service().count_event(record_id, action, actor(), body.note))
 
 
 @bp.get("/tasks")
-def task_list():
-    site = request.args.get("site")
-    if not site:
-        raise ApiError(400, "bad_request", "site is required")
-    return jsonify(site=site, tasks=service().site_tasks(site))
+@endpoint(query=TaskQuery, response=SiteTasks)
+def task_list(query: TaskQuery):
+    """Open handheld tasks of a site (picks, transfers to receive, counts)."""
+    return jsonify(site=query.site, tasks=service().site_tasks(query.site))
 
 
 @bp.get("/workflow-settings")
+@endpoint(response=WorkflowSettings)
 def settings_get():
+    """Approval tiers, tolerances, TTLs and routing."""
     return jsonify(service().settings)
 
 
 @bp.put("/workflow-settings")
-@require_role("admin")
-def settings_put():
-    return jsonify(service().update_settings(body(True), actor()))
+@endpoint(roles=("admin",), body=SettingsChange, response=WorkflowSettings)
+def settings_put(body: SettingsChange):
+    """Change some workflow settings; the answer is all of them."""
+    return jsonify(service().update_settings(as_dict(body), actor()))
 
 
 @bp.get("/audit")
-@require_role("approver", "planner")
-def audit_list():
+@endpoint(roles=("approver", "planner"), query=AuditQuery, response=AuditList)
+def audit_list(query: AuditQuery):
+    """The audit trail, newest first: who did what, when and from where."""
     where, params = [], []
     for name in ("actor", "action", "target"):
-        if request.args.get(name):
+        value = getattr(query, name)
+        if value:
             where.append(f"{name} = ?")
-            params.append(request.args[name])
+            params.append(value)
     sql = "SELECT id, ts, actor, role, action, target, detail, remote_addr FROM audit"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return jsonify(rows=rows(reader(), sql + " ORDER BY id DESC LIMIT ?", (*params, limit())))
-
-
-# --- OpenAPI --------------------------------------------------------------------------------------
-
-
-def _op(method: str, summary: str, roles: str | None = None) -> dict:
-    op: dict = {"summary": summary + (f" ({roles})" if roles else "")}
-    op["responses"] = {"200": {"description": "ok"}, "4XX": {"description": "error JSON"}}
-    if roles:
-        op["security"] = [{"bearer": []}]
-    return {method: op}
-
-
-PATHS = {
-    "/api/purchase-orders": {
-        **_op("get", "list purchase orders (status, supplier, source, limit)"),
-        **_op("post", "create a draft PO by hand", "planner"),
-    },
-    "/api/purchase-orders/from-proposal": _op(
-        "post", "a PO from a reorder proposal, idempotent by key", "planner"
-    ),
-    "/api/purchase-orders/{ref}": _op("get", "one PO with lines, approvals, sends, receipts"),
-    "/api/purchase-orders/{ref}/document": _op("get", "the supplier document (format=json|csv)"),
-    **{
-        f"/api/purchase-orders/{{ref}}/{a}": _op(
-            "post", f"{a} the PO", " or ".join(PO_ROLES.get(a, ("planner",)))
-        )
-        for a in PO_ACTIONS
-    },
-    "/api/lead-times/observed": _op("get", "observed supplier lead times from PO receipts"),
-    "/api/transfers": {
-        **_op("get", "list transfer orders (status, from_site, to_site, limit)"),
-        **_op("post", "propose a transfer order", "planner"),
-    },
-    "/api/transfers/from-suggestions": _op(
-        "post", "transfer orders from planning's suggestions, one per lane", "planner"
-    ),
-    "/api/transfers/{ref}": _op("get", "one transfer order with lines, scans, discrepancies"),
-    **{
-        f"/api/transfers/{{ref}}/{a}": _op("post", f"{a} the transfer", " or ".join(TO_ROLES[a]))
-        for a in TO_ACTIONS
-    },
-    "/api/transfers/{ref}/discrepancies": _op("post", "report short/over/damaged", "staff"),
-    "/api/transfers/{ref}/discrepancies/{id}/resolve": _op(
-        "post", "resolve a discrepancy", "planner or approver"
-    ),
-    "/api/reservations": {
-        **_op("get", "list reservations (status, site, sku, channel)"),
-        **_op("post", "reserve {sku, site, qty, channel}: 201, or 409 when short", "staff"),
-    },
-    "/api/reservations/{id}": _op("get", "one reservation with its bin allocations"),
-    "/api/reservations/{id}/fulfil": _op("post", "fulfil as sale, pick or handheld", "staff"),
-    "/api/reservations/{id}/cancel": _op("post", "cancel", "staff"),
-    "/api/counts": _op("get", "count records with variance (status=pending for approval)"),
-    "/api/counts/{id}/approve": _op("post", "apply a held count as of its scan time", "approver"),
-    "/api/counts/{id}/reject": _op("post", "drop a held count", "approver"),
-    "/api/tasks": _op("get", "open handheld tasks of a site (site=)"),
-    "/api/workflow-settings": {
-        **_op("get", "approval tiers, tolerances, TTLs, routing"),
-        **_op("put", "change workflow settings", "admin"),
-    },
-    "/api/audit": _op("get", "the audit trail (actor, action, target)", "approver or planner"),
-}
-SPEC["paths"].update(PATHS)
+    return jsonify(rows=rows(reader(), sql + " ORDER BY id DESC LIMIT ?", (*params, query.limit)))

@@ -243,6 +243,20 @@ def counted_qty(conn: sqlite3.Connection, device: str, seq: int) -> int | None:
     return None if found is None else found[0]
 
 
+@dataclass(frozen=True)
+class Rules:
+    """The count rules the workflow service registers with the ingest (the `CountRules` hook of
+    central.ingest.hooks): counts applied as of their scan time, held above `hold`."""
+
+    hold: HoldRule | None = None
+
+    def plan(self, conn: sqlite3.Connection, engine: Any, batch: Any) -> CountPlan:
+        return plan(conn, engine, batch, self.hold)
+
+    def counted_qty(self, conn: sqlite3.Connection, device: str, seq: int) -> int | None:
+        return counted_qty(conn, device, seq)
+
+
 # --- review (API) -----------------------------------------------------------------------------
 
 RECORD_FIELDS = (

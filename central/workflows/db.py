@@ -1,6 +1,7 @@
-"""Connections, transactions and the audit trail for workflow writes.
+"""Transactions and the audit trail for workflow writes (connections come from central's one
+`central.stock.storage.Storage`).
 
-Lock order, everywhere: the stock engine's lock first, then SQLite's write lock (BEGIN
+Lock order, everywhere: the stock engine's lock first, then the database's write lock (BEGIN
 IMMEDIATE). The ingest takes them in that order too; taking them the other way round could
 leave two threads each waiting for the other until the busy timeout.
 """
@@ -9,13 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from central.stock import ledger
-from central.workflows import schema
 from tallyman.wire import now_ts
 
 
@@ -29,50 +27,6 @@ class Actor:
 
 
 SYSTEM = Actor("system", "system", None)
-
-
-class Store:
-    """Per-thread write connections to one ledger file."""
-
-    def __init__(self, db_path: str):
-        self.db_path = db_path
-        self._local = threading.local()
-        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
-        self._lock = threading.Lock()
-        schema.init(self.conn())
-
-    def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = ledger.connect(self.db_path, check_same_thread=False)
-            with self._lock:
-                self._all.append((threading.current_thread(), conn))
-        return conn
-
-    def close(self) -> None:
-        """Close the connections of this thread and of threads that have ended (a stopped
-        service must not hold file handles). A live thread's connection is left to that thread:
-        closing it under a running statement is not safe; it closes when the thread ends."""
-        me = threading.current_thread()
-        with self._lock:
-            done = [(t, c) for t, c in self._all if t is me or not t.is_alive()]
-            self._all = [(t, c) for t, c in self._all if not (t is me or not t.is_alive())]
-        for _, conn in done:
-            conn.close()
-        if any(t is me for t, _ in done):
-            self._local.conn = None
-
-    @contextlib.contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: BEGIN IMMEDIATE, so a read-check-write inside it is atomic."""
-        conn = self.conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
 
 AUDIT_HEAD = "INSERT INTO audit (ts, actor, role, action, target, detail, remote_addr)"

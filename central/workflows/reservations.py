@@ -27,9 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from central.stock import ledger, sqlbulk
+from central.stock import sqlbulk
 from central.stock.catalog import Catalog
 from central.stock.engine import StockEngine
+from central.stock.storage import Storage
 from central.workflows import WorkflowError, states
 from central.workflows.db import (
     AUDIT_HEAD,
@@ -148,13 +149,14 @@ class ReservationDesk:
 
     def __init__(
         self,
-        db_path: str,
+        storage: Storage,
         engine: StockEngine,
         catalog: Catalog,
         settings: dict,
         movements: CentralMovements,
     ):
-        self.conn = ledger.connect(db_path, check_same_thread=False)
+        #: The desk thread's own write connection: each group of grants is one transaction.
+        self.conn = storage.open_writer()
         self.engine, self.catalog, self.settings = engine, catalog, settings
         self.movements = movements
         self.queue: queue.Queue[Request | None] = queue.Queue()

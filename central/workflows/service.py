@@ -18,17 +18,19 @@ from typing import Any
 
 from central.stock.catalog import Catalog
 from central.stock.engine import StockEngine
+from central.stock.storage import Storage
 from central.workflows import (
     WorkflowError,
     counts,
     purchase_orders,
     reservations,
+    schema,
     supplier_send,
     tasks,
     transfers,
 )
 from central.workflows import settings as settings_mod
-from central.workflows.db import Actor, Store, audit, engine_tx, rows
+from central.workflows.db import Actor, audit, engine_tx, rows
 from central.workflows.movements import CentralMovements
 from central.workflows.reservations import ReservationDesk, parse_request
 from central.workflows.supplier_send import Sender
@@ -47,15 +49,17 @@ SCAN_SQL = (
 
 
 class WorkflowService:
-    def __init__(self, db_path: str, engine: StockEngine, catalog: Catalog):
-        self.db_path, self.engine, self.catalog = db_path, engine, catalog
-        self.store = Store(db_path)
-        conn = self.store.conn()
+    def __init__(self, storage: Storage, engine: StockEngine, catalog: Catalog):
+        self.storage, self.engine, self.catalog = storage, engine, catalog
+        #: Where PO files go when no folder is configured: beside the ledger.
+        self.outbox_dir = storage.files_dir("supplier-outbox")
+        conn = storage.writer()
+        schema.init(conn)  # the workflow tables, count_records included (the ingest's counts)
         self.settings = settings_mod.load(conn)
         self.movements = CentralMovements()
         self.board = TaskBoard()
-        self.desk = ReservationDesk(db_path, engine, catalog, self.settings, self.movements)
-        self.sender = Sender(self.store, self.settings, self.tx)
+        self.desk = ReservationDesk(storage, engine, catalog, self.settings, self.movements)
+        self.sender = Sender(storage, self.settings, self.tx)
         self.ingest: Any = None
         self._scan_lock = threading.Lock()
         self._scanned = 0  # movements up to here hold nothing for workflows
@@ -88,15 +92,16 @@ class WorkflowService:
         self.ingest = ingest
         self.movements.submit = ingest.submit
         self.board.publish = publish
-        ingest.count_hold = self._hold_rule()
+        ingest.count_rules = counts.Rules(self._hold_rule())
         ingest.subscribers.append(self.on_batch)
-        conn = self.store.conn()
+        conn = self.storage.writer()
         self.catch_up()
         self.movements.resubmit(conn)
         self.board.publish_all(conn)
 
     def stop(self) -> None:
-        """Stop the threads and close every connection (idempotent)."""
+        """Stop the threads and close their own connections (idempotent; central's lifecycle
+        closes the storage)."""
         if self._stopped:
             return
         self._stopped = True
@@ -105,7 +110,6 @@ class WorkflowService:
             self._sweeper.join(timeout=5)
         self.desk.stop()
         self.sender.stop()
-        self.store.close()
 
     def _ingest_gone(self) -> bool:
         """The ingest this service was attached to has stopped: central is shutting down (its
@@ -124,7 +128,7 @@ class WorkflowService:
     def tx(self) -> Iterator[tuple[Any, list]]:
         """Engine lock + write transaction (+ undo list); central movements and task lists go
         out only after COMMIT."""
-        conn = self.store.conn()
+        conn = self.storage.writer()
         try:
             with engine_tx(self.engine.lock, conn) as undo:
                 yield conn, undo
@@ -148,7 +152,7 @@ class WorkflowService:
         stretch with nothing relevant in it after a restart finds nothing again).
         """
         with self._scan_lock:
-            conn = self.store.conn()
+            conn = self.storage.writer()
             upto = (
                 self.ingest.last_id
                 if self.ingest is not None
@@ -178,7 +182,7 @@ class WorkflowService:
     @property
     def scanned_upto(self) -> int:
         """The last ledger id the workflows have seen (tests and health checks wait on it)."""
-        return max(self._scanned, self._cursor(self.store.conn()))
+        return max(self._scanned, self._cursor(self.storage.writer()))
 
     @staticmethod
     def _cursor(conn: Any) -> int:
@@ -232,7 +236,7 @@ class WorkflowService:
                 if last_resubmit >= RESUBMIT_AFTER_S and self.ingest is not None:
                     last_resubmit = 0.0
                     self.movements.resubmit(
-                        self.store.conn(), reservations.ts_after(-RESUBMIT_AFTER_S)
+                        self.storage.writer(), reservations.ts_after(-RESUBMIT_AFTER_S)
                     )
             except Exception:
                 log.exception("workflow sweep failed; next one in %.1f s", SWEEP_S)
@@ -240,7 +244,7 @@ class WorkflowService:
     def sweep(self) -> dict:
         """Expire what is overdue and apply movements other processes appended."""
         now = wire.now_ts()
-        conn = self.store.conn()
+        conn = self.storage.writer()
         due_res = conn.execute(
             "SELECT 1 FROM reservations WHERE status = 'active' AND expires_at < ? LIMIT 1", (now,)
         ).fetchone()
@@ -261,12 +265,12 @@ class WorkflowService:
 
     def update_settings(self, changes: Any, actor: Actor) -> dict:
         changes = settings_mod.validate(changes)
-        with self.store.tx() as conn:
+        with self.storage.tx() as conn:
             settings_mod.save(conn, changes)
             audit(conn, actor, "settings.update", ",".join(sorted(changes)), str(changes)[:1000])
         self.settings.update(changes)
         if self.ingest is not None:
-            self.ingest.count_hold = self._hold_rule()
+            self.ingest.count_rules = counts.Rules(self._hold_rule())
         return dict(self.settings)
 
     # --- purchase orders -------------------------------------------------------------------------
@@ -274,7 +278,7 @@ class WorkflowService:
     def _after_approval(self, conn: Any, po: dict) -> None:
         if po["status"] == "approved" and self.settings["po_auto_send"]:
             channel, target = supplier_send.default_target(
-                self.settings, po["supplier"], self.db_path
+                self.settings, po["supplier"], self.outbox_dir
             )
             supplier_send.queue(conn, po, channel, target)
 
@@ -287,7 +291,7 @@ class WorkflowService:
                 po = purchase_orders.submit(conn, self.engine, self.settings, po["id"], actor, undo)
                 self._after_approval(conn, po)
         self.sender.wake()
-        return purchase_orders.view(self.store.conn(), po["id"]), created
+        return purchase_orders.view(self.storage.writer(), po["id"]), created
 
     def po_event(self, ref: str, event: str, actor: Actor, body: dict) -> dict:
         note = body.get("note") if isinstance(body, dict) else None
@@ -306,7 +310,7 @@ class WorkflowService:
                 po = purchase_orders.find(conn, ref)
                 channel = body.get("channel") if isinstance(body, dict) else None
                 default_channel, target = supplier_send.default_target(
-                    self.settings, po["supplier"], self.db_path
+                    self.settings, po["supplier"], self.outbox_dir
                 )
                 channel = channel or default_channel
                 if channel == "webhook" and default_channel != "webhook":
@@ -314,13 +318,13 @@ class WorkflowService:
                         409, "no_webhook", f"supplier {po['supplier']} has no webhook configured"
                     )
                 if channel == "file":
-                    target = supplier_send.file_dir(self.settings, self.db_path)
+                    target = supplier_send.file_dir(self.settings, self.outbox_dir)
                 supplier_send.queue(conn, po, channel, target)
                 audit(conn, actor, "po.send", po["number"], channel)
             else:
                 raise WorkflowError(404, "not_found", f"no purchase-order action {event}")
         self.sender.wake()
-        return purchase_orders.view(self.store.conn(), po["id"])
+        return purchase_orders.view(self.storage.writer(), po["id"])
 
     # --- transfers -------------------------------------------------------------------------------
 
@@ -368,7 +372,7 @@ class WorkflowService:
                 )
             else:
                 raise WorkflowError(404, "not_found", f"no reservation action {event}")
-        return reservations.get(self.store.conn(), self.catalog, res_id)
+        return reservations.get(self.storage.writer(), self.catalog, res_id)
 
     # --- counts ----------------------------------------------------------------------------------
 
@@ -377,7 +381,7 @@ class WorkflowService:
             raise WorkflowError(404, "not_found", f"no count action {event}")
         with self.tx() as (conn, _):
             counts.decide_in(conn, self.movements.add, record_id, event, actor, note)
-        return counts.get_record(self.store.conn(), record_id)
+        return counts.get_record(self.storage.writer(), record_id)
 
     def site_tasks(self, site: str) -> list[dict]:
-        return tasks.site_tasks(self.store.conn(), site)
+        return tasks.site_tasks(self.storage.writer(), site)

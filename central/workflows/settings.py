@@ -1,7 +1,9 @@
 """Workflow rules a site changes without a release: approval tiers, tolerances, TTLs, routing.
 
 Stored as JSON values in `wf_settings`, read once at start-up and on every change through the
-API; a key that was never set takes its default here.
+API; a key that was never set takes its default here. An unknown key is refused the way the one
+configuration loader refuses it (`tallyman.config.check_keys`: the key named, the valid ones
+listed).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import sqlite3
 from typing import Any
 
 from central.workflows import WorkflowError
+from tallyman.config import ConfigError, check_keys
 
 DEFAULTS: dict[str, Any] = {
     # Approvals needed by PO value (in the items' cost currency); the first tier whose `up_to`
@@ -61,9 +64,10 @@ def load(conn: sqlite3.Connection) -> dict[str, Any]:
 def validate(changes: Any) -> dict[str, Any]:
     if not isinstance(changes, dict) or not changes:
         raise WorkflowError(400, "bad_request", "send a JSON object of settings to change")
-    unknown = sorted(set(changes) - set(DEFAULTS))
-    if unknown:
-        raise WorkflowError(400, "bad_request", f"unknown settings: {', '.join(unknown)}")
+    try:
+        check_keys(changes, frozenset(DEFAULTS), "workflow settings")
+    except ConfigError as exc:
+        raise WorkflowError(400, "bad_request", str(exc)) from None
     for key, value in changes.items():
         default = DEFAULTS[key]
         if value is None or default is None:

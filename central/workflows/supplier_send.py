@@ -3,7 +3,8 @@
 Why an outbox table and a sender thread: a webhook can be down for minutes; the approval that
 triggers the send must not wait for it, and a restart must not forget it. Each send is a
 `po_sends` row; the sender retries it with exponential backoff (honouring Retry-After) until the
-supplier answers 2xx, a 4xx says retrying cannot help, or the attempts run out. Every attempt
+supplier answers 2xx, a 4xx says retrying cannot help, or the attempts run out — the same
+posting and retry rules as planning's alert webhooks (`tallyman.webhook`). Every attempt
 carries the same `Idempotency-Key` (PO number + revision), so a supplier that saw an attempt
 whose answer we lost does not book the order twice.
 """
@@ -21,11 +22,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import requests
-
+from central.stock.storage import Storage
 from central.workflows import WorkflowError, states
 from central.workflows.reservations import ts_after
-from tallyman import wire
+from tallyman import webhook, wire
 
 log = logging.getLogger("tallyman.workflows")
 
@@ -40,8 +40,6 @@ CSV_COLUMNS = (
     "ship_to_site",
     "ship_to_loc",
 )
-#: HTTP answers after which trying again may succeed.
-RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 def idempotency_key(po: dict) -> str:
@@ -107,18 +105,18 @@ def queue(conn: sqlite3.Connection, po: dict, channel: str, target: str) -> int:
     return cur.lastrowid
 
 
-def default_target(settings: dict, supplier: str, db_path: str) -> tuple[str, str]:
+def default_target(settings: dict, supplier: str, default_dir: str) -> tuple[str, str]:
     """(channel, target): the supplier's webhook if it has one, else a file in the outbox dir."""
     conf = settings["suppliers"].get(supplier) or {}
     if conf.get("webhook"):
         return "webhook", conf["webhook"]
-    return "file", file_dir(settings, db_path)
+    return "file", file_dir(settings, default_dir)
 
 
-def file_dir(settings: dict, db_path: str) -> str:
-    return (
-        settings["supplier_outbox_dir"] or str(Path(db_path).with_suffix("")) + "-supplier-outbox"
-    )
+def file_dir(settings: dict, default_dir: str) -> str:
+    """The configured outbox folder, else `default_dir` (beside the ledger, see
+    Storage.files_dir)."""
+    return settings["supplier_outbox_dir"] or default_dir
 
 
 class Sender:
@@ -126,13 +124,11 @@ class Sender:
 
     def __init__(
         self,
-        store: Any,
+        storage: Storage,
         settings: dict,
         tx: Callable[[], Any],
-        session: requests.Session | None = None,
     ):
-        self.store, self.settings, self.tx = store, settings, tx
-        self.session = session or requests.Session()
+        self.storage, self.settings, self.tx = storage, settings, tx
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -146,7 +142,6 @@ class Sender:
         self._wake.set()
         if self._thread and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
-        self.session.close()
 
     def wake(self) -> None:
         self._wake.set()
@@ -163,7 +158,7 @@ class Sender:
 
     def run_once(self) -> bool:
         """Attempt the next due send; False when none is due."""
-        conn = self.store.conn()
+        conn = self.storage.writer()
         due = conn.execute(
             "SELECT s.id, s.po_id, s.channel, s.target, s.idempotency_key, s.attempts "
             "FROM po_sends s WHERE s.status = 'pending' AND s.next_attempt_at <= ? "
@@ -184,59 +179,49 @@ class Sender:
             try:
                 paths = write_files(target, doc)
             except OSError as exc:
-                self._retry(send_id, attempts, None, f"cannot write: {exc}", None)
+                retry_in = self.retry_policy().delay_after(attempts + 1)
+                self._failed_attempt(send_id, attempts + 1, None, f"cannot write: {exc}", retry_in)
                 return True
             self._finish(send_id, po_id, "done", None, ", ".join(paths), channel)
             return True
-        status, detail, retry_after = self._post(target, key, doc)
-        if status is not None and 200 <= status < 300:
-            self._finish(send_id, po_id, "done", status, detail, channel)
-        elif status is not None and status not in RETRYABLE:
-            self._finish(send_id, po_id, "failed", status, detail, channel)
+        outcome = webhook.post(
+            target,
+            doc,
+            attempts + 1,
+            self.retry_policy(),
+            headers={"Idempotency-Key": key, "User-Agent": "tallyman-central"},
+            timeout=self.settings["webhook_timeout_s"],
+        )
+        detail = outcome.detail[:500]
+        if outcome.ok:
+            self._finish(send_id, po_id, "done", outcome.status, detail, channel)
         else:
-            self._retry(send_id, attempts, status, detail, retry_after)
+            self._failed_attempt(send_id, outcome.attempt, outcome.status, detail, outcome.retry_in)
         return True
 
-    def _post(self, url: str, key: str, doc: dict) -> tuple[int | None, str, float | None]:
-        try:
-            r = self.session.post(
-                url,
-                data=json.dumps(doc),
-                headers={
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": key,
-                    "User-Agent": "tallyman-central",
-                },
-                timeout=self.settings["webhook_timeout_s"],
-            )
-        except requests.RequestException as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:500], None
-        retry_after = None
-        try:
-            retry_after = float(r.headers.get("Retry-After", ""))
-        except ValueError:
-            pass
-        return r.status_code, r.text[:500], retry_after
+    def retry_policy(self) -> webhook.RetryPolicy:
+        """From the workflow settings of the moment (an admin may change them meanwhile)."""
+        return webhook.RetryPolicy(
+            self.settings["webhook_attempts"], self.settings["webhook_backoff_s"]
+        )
 
-    def _retry(self, send_id, attempts, status, detail, retry_after) -> None:
-        attempts += 1
-        if attempts >= self.settings["webhook_attempts"]:
-            with self.store.tx() as conn:
+    def _failed_attempt(self, send_id, attempt, status, detail, retry_in) -> None:
+        """Record failed attempt number `attempt`: due again in `retry_in` seconds, or failed
+        for good when there is no next attempt (refused, or the attempts are used up)."""
+        if retry_in is None:
+            with self.storage.tx() as conn:
                 conn.execute(
                     "UPDATE po_sends SET status = 'failed', attempts = ?, last_status = ?, "
                     "detail = ?, done_at = ? WHERE id = ?",
-                    (attempts, status, detail, wire.now_ts(), send_id),
+                    (attempt, status, detail, wire.now_ts(), send_id),
                 )
-            log.error("PO send %d failed after %d attempts: %s", send_id, attempts, detail)
+            log.error("PO send %d failed after %d attempt(s): %s", send_id, attempt, detail)
             return
-        delay = self.settings["webhook_backoff_s"] * 2 ** (attempts - 1)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, 300.0))
-        with self.store.tx() as conn:
+        with self.storage.tx() as conn:
             conn.execute(
                 "UPDATE po_sends SET attempts = ?, last_status = ?, detail = ?, "
                 "next_attempt_at = ? WHERE id = ?",
-                (attempts, status, detail, ts_after(min(delay, 600.0)), send_id),
+                (attempt, status, detail, ts_after(retry_in), send_id),
             )
 
     def _finish(self, send_id, po_id, status, http_status, detail, channel) -> None:

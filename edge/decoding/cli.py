@@ -1,4 +1,4 @@
-"""`tallyman decode TEXT` / `tallyman decode --epc HEX`: one scan or tag, interpreted, as JSON.
+"""`tallyman decode TEXT` / `tallyman decode --epc HEX`: one scan or tag, interpreted.
 
 Why a separate command: testers and support staff check a label's content without a device or
 broker, with the same decoder the edge uses. A shell cannot easily pass a GS byte, so the four
@@ -7,11 +7,11 @@ characters `\\x1d` stand for it.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
+from typing import Any
 
-from edge.decoding.decoder import DecodeError, scan_to_json
+import click
+
+from tallyman.console import emit, fail, json_option
 
 GS_ESCAPES = ("\\x1d", "\\x1D", "\\X1D", "\\X1d")
 
@@ -22,35 +22,38 @@ def unescape_gs(text: str) -> str:
     return text
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="tallyman decode",
-        description="Interpret a barcode's text or an RFID tag's EPC and print it as JSON. "
-        "In TEXT, the four characters \\x1d stand for the GS (FNC1) separator.",
-    )
-    parser.add_argument("text", nargs="?", help="scanned text, optionally with an AIM prefix")
-    parser.add_argument("--epc", metavar="HEX", help="an EPC (SGTIN-96, SGTIN-198, SSCC-96)")
-    args = parser.parse_args(argv)
-    if (args.text is None) == (args.epc is None):
-        parser.error("give either TEXT or --epc HEX")
-
-    if args.epc is not None:
+def interpret(text: str | None, epc: str | None) -> dict[str, Any]:
+    """The decoded fields of a scan's text or a tag's EPC, or `{"error", "detail"}`."""
+    if epc is not None:
         from edge.decoding.epc import decode_epc
+        from edge.decoding.scan import DecodeError
 
         try:
-            out = decode_epc(args.epc)
+            return decode_epc(epc)
         except DecodeError as exc:
-            out = {"error": exc.code, "detail": exc.detail}
-    else:
-        out = scan_to_json(unescape_gs(args.text))
-    print(json.dumps(out, ensure_ascii=False))
-    return 1 if "error" in out else 0
+            return {"error": exc.code, "detail": exc.detail}
+    from edge.decoding.decoder import scan_to_json
+
+    return scan_to_json(unescape_gs(text or ""))
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+@click.command()
+@click.argument("text", required=False)
+@click.option("--epc", metavar="HEX", help="an RFID tag's EPC (SGTIN-96, SGTIN-198, SSCC-96)")
+@json_option
+@click.pass_context
+def command(ctx: click.Context, text: str | None, epc: str | None, as_json: bool) -> None:
+    """Show what a barcode's TEXT (optionally with its AIM prefix, e.g. ]C1) or an RFID tag's
+    EPC says, as the edge's decoder reads it.
 
-
-from tallyman.console import passthrough as _passthrough  # noqa: E402
-
-command = _passthrough(main, "decode")
+    In TEXT the four characters \\x1d stand for the GS (FNC1) separator. An unusable scan exits
+    with status 1 and says why (with --json, as {"error", "detail"} on stdout).
+    """
+    if (text is None) == (epc is None):
+        raise click.UsageError("give either TEXT or --epc HEX")
+    out = interpret(text, epc)
+    if "error" in out and not as_json:
+        fail(f"{out['error']}: {out['detail']}")
+    emit(out, as_json)
+    if "error" in out:
+        ctx.exit(1)

@@ -1,4 +1,4 @@
-"""Turn one scanned frame's text into a `Scan`: an item, a pallet (SSCC) or a workflow label.
+"""Turn one scanned frame's text into a `Scan`: an item, a pallet (SSCC) or a session label.
 
 Why biip for GS1 and hand-written checks around it: biip knows every application identifier's
 format and date rules, but a scanner on a warehouse floor needs more than "parse failed". The two
@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, replace
+from typing import Any
 
 from biip import ParseError
 
 from edge.decoding.gs1 import checked_gtin, digital_link_scan, gs1_scan, hri_scan
-from edge.decoding.scan import GS, DecodeError, Scan
+from edge.decoding.scan import GS, MODES, DecodeError, Scan
 from tallyman.wire import gs1_check_digit, valid_loc
 
 #: AIM symbology identifiers (ISO/IEC 15424) → the name shown to people.
@@ -39,18 +40,6 @@ SYMBOLOGIES: dict[str, str] = {
 _GS1_AIM = {"C1", "e0", "d2", "Q3", "J1"}  # data is GS1 element strings
 _GTIN_AIM = {"E0", "E3", "E4", "I1"}  # data is a bare GTIN
 
-MODES = (
-    "RECEIVE",
-    "PICK",
-    "COUNT",
-    "PUTAWAY",
-    "SALE",
-    "RETURN",
-    "SCRAP",
-    "ADJUST",
-    "TRANSFER_OUT",
-    "TRANSFER_IN",
-)
 LABELS = ("LOC", "MODE", "QTY", "REF", "TO")
 MAX_QTY = 1_000_000_000  # the wire contract's bound on |qty|
 MAX_SKU = 64
@@ -92,8 +81,8 @@ def decode(text: str) -> Scan:
     return _with_raw(scan, raw)
 
 
-def scan_to_json(text: str) -> dict:
-    """`tallyman decode` output: the DESIGN fields, or {"error", "detail"}."""
+def scan_to_json(text: str) -> dict[str, Any]:
+    """`tallyman decode` output: the scan's fields, or {"error", "detail"}."""
     try:
         scan = decode(text)
     except DecodeError as exc:
@@ -101,7 +90,7 @@ def scan_to_json(text: str) -> dict:
     return scan_dict(scan)
 
 
-def scan_dict(scan: Scan) -> dict:
+def scan_dict(scan: Scan) -> dict[str, Any]:
     if scan.kind == "label":
         return {
             "kind": "label",

@@ -25,7 +25,7 @@ _HEX = re.compile(r"^[0-9A-F]+$")
 _SERIAL = re.compile(r"^[\x21-\x7e]{1,20}$")  # TDS: up to 20 characters of GS1 AI encodable set 82
 
 
-def decode_epc(epc_hex: str) -> dict:
+def decode_epc(epc_hex: str) -> dict[str, str]:
     """`{"scheme", "gtin", "serial"}` for SGTINs, `{"scheme", "sscc"}` for SSCC-96."""
     hexstr = re.sub(r"[\s:-]", "", epc_hex).upper()
     if hexstr.startswith("0X"):

@@ -252,19 +252,32 @@ def _scan_from_elements(ess: list[GS1ElementString], symbology: str | None) -> S
             break
     expiry = None
     for ai in ("17", "15"):  # no expiry printed: best-before is what stock rotation goes by
-        if ai in by_ai and by_ai[ai].date is not None:
-            expiry = by_ai[ai].date.isoformat()
+        day = by_ai[ai].date if ai in by_ai else None
+        if day is not None:
+            expiry = day.isoformat()
             break
-    fields = {
-        "lot": value("10"),
-        "serial": value("21"),
-        "expiry": expiry,
-        "quantity": quantity,
-    }
+    lot, serial = value("10"), value("21")
     if "00" in by_ai:
-        return Scan("sscc", symbology, sscc=value("00"), gtin=value("02") or value("01"), **fields)
+        return Scan(
+            "sscc",
+            symbology,
+            sscc=value("00"),
+            gtin=value("02") or value("01"),
+            lot=lot,
+            serial=serial,
+            expiry=expiry,
+            quantity=quantity,
+        )
     if "01" in by_ai or "02" in by_ai:
-        return Scan("item", symbology, gtin=value("01") or value("02"), **fields)
+        return Scan(
+            "item",
+            symbology,
+            gtin=value("01") or value("02"),
+            lot=lot,
+            serial=serial,
+            expiry=expiry,
+            quantity=quantity,
+        )
     if "414" in by_ai:
         gln, ext = value("414"), value("254")
         loc = f"gln:{gln}/{ext}" if ext else f"gln:{gln}"

@@ -1,10 +1,29 @@
-"""A decoded scan and the error for an unusable one: what every decoder in edge/ returns."""
+"""A decoded scan, the labels and modes it can carry, and the error for an unusable one: what
+every decoder in edge/ returns."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 GS = "\x1d"
+
+#: The values a `MODE:` label may carry → the movement type (`tallyman.wire.TYPES`) that item
+#: scans then record. One table for the decoder, which refuses any other value, and the session,
+#: which switches to the type: two lists had drifted apart (`MODE:SHIP`). SHIP is the dock's
+#: word for a transfer out.
+MODES: dict[str, str] = {
+    "RECEIVE": "receive",
+    "PUTAWAY": "putaway",
+    "PICK": "pick",
+    "SALE": "sale",
+    "RETURN": "return",
+    "COUNT": "count",
+    "ADJUST": "adjust",
+    "SCRAP": "scrap",
+    "TRANSFER_OUT": "transfer_out",
+    "SHIP": "transfer_out",
+    "TRANSFER_IN": "transfer_in",
+}
 
 
 class DecodeError(ValueError):

@@ -12,6 +12,7 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, event TEXT NOT NULL);
@@ -36,7 +37,7 @@ def _connect(path: str, synchronous: str) -> sqlite3.Connection:
 
 
 def _meta(conn: sqlite3.Connection, key: str) -> int:
-    return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+    return int(conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
 
 
 class Outbox:
@@ -60,7 +61,7 @@ class Outbox:
     def _meta(self, key: str) -> int:
         return _meta(self.conn, key)
 
-    def append(self, event: dict) -> tuple[int, bool]:
+    def append(self, event: dict[str, Any]) -> tuple[int, bool]:
         """Durably store one event, giving it the next seq. Returns (seq, new).
 
         A serialised item (GTIN + serial) already recorded with the same type is not stored
@@ -98,7 +99,7 @@ class Outbox:
                 raise
             return seq, True
 
-    def append_many(self, events: list[dict]) -> int:
+    def append_many(self, events: list[dict[str, Any]]) -> int:
         """Bulk load (benchmarks, replays of an export); same guarantees, one transaction."""
         with self.lock:
             conn = self.conn
@@ -121,7 +122,7 @@ class Outbox:
                 (after_seq, limit),
             ).fetchall()
 
-    def ack(self, upto: int, rejected: list[dict], at: str) -> int:
+    def ack(self, upto: int, rejected: list[dict[str, Any]], at: str) -> int:
         """Central has everything ≤ upto: drop it, keeping rejected events and their reasons."""
         with self.pub_lock:
             conn = self.pub
@@ -157,9 +158,9 @@ class Outbox:
 
     def queue_length(self) -> int:
         with self.pub_lock:
-            return self.pub.execute("SELECT count(*) FROM outbox").fetchone()[0]
+            return int(self.pub.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
-    def rejections(self, limit: int = 100) -> list[dict]:
+    def rejections(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.pub_lock:
             rows = self.pub.execute(
                 "SELECT seq, code, detail, event, at FROM rejections ORDER BY seq DESC LIMIT ?",
@@ -167,7 +168,7 @@ class Outbox:
             ).fetchall()
         return [dict(zip(("seq", "code", "detail", "event", "at"), r, strict=True)) for r in rows]
 
-    def save_context(self, context: dict) -> None:
+    def save_context(self, context: dict[str, Any]) -> None:
         """The handheld's current bin, mode, document…: a restarted edge carries on with them."""
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
@@ -178,7 +179,7 @@ class Outbox:
             )
             self.conn.execute("COMMIT")
 
-    def load_context(self) -> dict:
+    def load_context(self) -> dict[str, Any]:
         with self.lock:
             return {
                 k: json.loads(v) for k, v in self.conn.execute("SELECT key, value FROM context")

@@ -14,8 +14,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.delivery.outbox import Outbox
 from tallyman import net, wire
@@ -36,7 +40,7 @@ class Publisher:
         ack_timeout: float = 3.0,
         status_interval: float = 5.0,
         keepalive: int = 10,
-        on_rejected: Callable[[list[dict]], None] | None = None,
+        on_rejected: Callable[[list[dict[str, Any]]], None] | None = None,
     ):
         self.outbox, self.site, self.device = outbox, site, device
         self.batch_size, self.window, self.ack_timeout = batch_size, window, ack_timeout
@@ -48,7 +52,7 @@ class Publisher:
         self.sent = self.acked
         self.connected = False
         self.published_messages = 0
-        self._acks: queue.Queue = queue.Queue()
+        self._acks: queue.Queue[tuple[int, list[dict[str, Any]]]] = queue.Queue()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._resend = threading.Event()
@@ -60,7 +64,7 @@ class Publisher:
             f'{{"v":{wire.VERSION},"device":"{device}","site":"{site}","events":['
         ).encode()
         c = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=f"edge-{site}-{device}",
             clean_session=True,
             protocol=mqtt.MQTTv311,
@@ -69,7 +73,7 @@ class Publisher:
             c.username_pw_set(user, password)
         c.will_set(self._status_topic, wire.encode_status("offline", -1), qos=1, retain=True)
         c.max_inflight_messages_set(50)
-        c.reconnect_delay_set(0.1, 2)
+        c.reconnect_delay_set(0.1, 2)  # type: ignore[arg-type]  # paho says int; takes seconds
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.message_callback_add(wire.ack_topic(site, device), self._on_ack)
@@ -101,7 +105,14 @@ class Publisher:
 
     # --- paho callbacks (network thread) --------------------------------------------------
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         if reason_code.is_failure:
             log.error("broker refused %s: %s", self.device, reason_code)
             return
@@ -112,11 +123,18 @@ class Publisher:
         self._wake.set()
         log.info("connected to broker %s:%s", self.host, self.port)
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
         self.connected = False
         log.warning("lost the broker (%s); events stay in the outbox", reason_code)
 
-    def _on_ack(self, client, userdata, msg) -> None:
+    def _on_ack(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         try:
             self._acks.put(wire.decode_ack(msg.payload))
         except (ValueError, KeyError, TypeError) as exc:

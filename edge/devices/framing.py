@@ -96,51 +96,13 @@ class FrameDecoder:
         self._buf += data
         out: list[Frame | FrameError] = []
         while True:
-            if not self._in_frame:
-                i = self._buf.find(self.prefix)
-                if i < 0:
-                    # Keep a possible partial prefix at the end; the rest is noise.
-                    keep = len(self.prefix) - 1
-                    drop = max(0, len(self._buf) - keep)
-                    self.discarded += drop
-                    del self._buf[:drop]
-                    return out
-                self.discarded += i
-                del self._buf[: i + len(self.prefix)]
-                self._in_frame = True
+            if not self._in_frame and not self._seek_prefix():
+                return out
             end = self._buf.find(self.suffix)
-            if self._prefix_restarts:
-                restart = self._buf.find(self.prefix)
-                if restart >= 0 and (end < 0 or restart < end):
-                    cut = bytes(self._buf[:restart])
-                    del self._buf[: restart + len(self.prefix)]
-                    if self._skipping:
-                        self._skipping = False
-                    elif cut.strip():
-                        out.append(
-                            FrameError(
-                                f"incomplete frame: no {_printable_name(self.suffix)} before the "
-                                "next frame started; rescan",
-                                cut,
-                            )
-                        )
-                    continue
+            if self._prefix_restarts and self._restarted(end, out):
+                continue
             if end < 0:
-                if not self._skipping and len(self._buf) > self.max_len:
-                    out.append(
-                        FrameError(
-                            f"frame longer than {self.max_len} bytes without a "
-                            f"{_printable_name(self.suffix)} suffix; check the scanner's suffix "
-                            "setting",
-                            bytes(self._buf[:64]),
-                        )
-                    )
-                    self._skipping = True
-                if self._skipping:
-                    # Keep only what could be the start of the suffix.
-                    keep = len(self.suffix) - 1
-                    self.discarded += max(0, len(self._buf) - keep)
-                    del self._buf[: max(0, len(self._buf) - keep)]
+                self._await_suffix(out)
                 return out
             body = bytes(self._buf[:end])
             del self._buf[: end + len(self.suffix)]
@@ -151,6 +113,59 @@ class FrameDecoder:
             item = self._frame(body)
             if item is not None:
                 out.append(item)
+
+    def _seek_prefix(self) -> bool:
+        """Drop the noise before the next prefix and the prefix itself; False if none came yet."""
+        i = self._buf.find(self.prefix)
+        if i < 0:
+            # Keep a possible partial prefix at the end; the rest is noise.
+            keep = len(self.prefix) - 1
+            drop = max(0, len(self._buf) - keep)
+            self.discarded += drop
+            del self._buf[:drop]
+            return False
+        self.discarded += i
+        del self._buf[: i + len(self.prefix)]
+        self._in_frame = True
+        return True
+
+    def _restarted(self, end: int, out: list[Frame | FrameError]) -> bool:
+        """Whether a new frame's prefix came before this frame's suffix (at `end`, -1 if none):
+        the frame so far is reported as cut short and the new one starts after that prefix."""
+        restart = self._buf.find(self.prefix)
+        if not (restart >= 0 and (end < 0 or restart < end)):
+            return False
+        cut = bytes(self._buf[:restart])
+        del self._buf[: restart + len(self.prefix)]
+        if self._skipping:
+            self._skipping = False
+        elif cut.strip():
+            out.append(
+                FrameError(
+                    f"incomplete frame: no {_printable_name(self.suffix)} before the "
+                    "next frame started; rescan",
+                    cut,
+                )
+            )
+        return True
+
+    def _await_suffix(self, out: list[Frame | FrameError]) -> None:
+        """No suffix yet: a frame grown past `max_len` is reported once, then skipped."""
+        if not self._skipping and len(self._buf) > self.max_len:
+            out.append(
+                FrameError(
+                    f"frame longer than {self.max_len} bytes without a "
+                    f"{_printable_name(self.suffix)} suffix; check the scanner's suffix "
+                    "setting",
+                    bytes(self._buf[:64]),
+                )
+            )
+            self._skipping = True
+        if self._skipping:
+            # Keep only what could be the start of the suffix.
+            keep = len(self.suffix) - 1
+            self.discarded += max(0, len(self._buf) - keep)
+            del self._buf[: max(0, len(self._buf) - keep)]
 
     def _frame(self, body: bytes) -> Frame | FrameError | None:
         start = 0

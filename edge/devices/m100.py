@@ -1,16 +1,17 @@
 """The serial protocol of M100-family UHF RFID modules (MagicRF M100, YRM100, JRD-4035), as bytes.
 
-One definition for both ends of the cable: the edge's reader driver (`edge/rfid_reader.py`) and
-the reader stub (`firmware_stubs/rfid.py`) frame and parse with these functions; the tests pin
-them to the bytes DESIGN and the module's manual give, so the two ends cannot agree on a mistake.
+One definition for both ends of the cable: the edge's reader driver (`edge/devices/rfid_reader.py`)
+and the reader stub (`firmware_stubs/rfid.py`) frame and parse with these functions; the tests pin
+them to the bytes the module's manual gives, so the two ends cannot agree on a mistake.
 
-Frame (DESIGN "Serial protocols"): BB type cmd PL_hi PL_lo params… checksum 7E, where type is
+Frame: BB type cmd PL_hi PL_lo params… checksum 7E, where type is
 00 command, 01 response, 02 notice, and checksum = sum(type … last param) & 0xFF.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 HEADER = 0xBB
 END = 0x7E
@@ -139,8 +140,17 @@ class FrameParser:
         del self._buf[:1]  # resync on the next header byte
 
 
-def parse_tag_notice(params: bytes) -> dict:
-    """Params of a tag notice → {"rssi", "pc", "epc" (hex), "crc_ok"}; raises ValueError."""
+class TagNotice(TypedDict):
+    """One tag seen in an inventory round: signal (dBm), protocol control word, EPC, CRC check."""
+
+    rssi: int
+    pc: int
+    epc: str  # upper-case hex
+    crc_ok: bool
+
+
+def parse_tag_notice(params: bytes) -> TagNotice:
+    """Params of a tag notice → its fields; raises ValueError."""
     if len(params) < 5:
         raise ValueError("tag notice too short")
     rssi = params[0] - 256 if params[0] > 127 else params[0]

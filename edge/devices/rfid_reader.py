@@ -1,6 +1,6 @@
 """Read a UHF RFID reader (M100 family): keep an inventory running, report each tag once.
 
-Why a filter between the reader and the workflow: a reader reports every tag in its field on
+Why a filter between the reader and the session: a reader reports every tag in its field on
 every inventory round, tens of times a second, with an RSSI that wanders, and picks up tags on
 the next shelf at the edge of its range. A tag becomes one read when it enters the field (above
 `min_rssi`), and again only after it has been out of the field for `window_s`. The outbox's own

@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 import serial
 
-from edge.devices.framing import Frame, FrameDecoder
+from edge.devices.framing import Frame, FrameDecoder, FrameError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,16 @@ CONNECTED = "connected"
 
 def _nothing(_: str) -> None:
     pass
+
+
+class FrameSource(Protocol):
+    """What turns a port's bytes into frames: a barcode FrameDecoder or the RFID M100Decoder."""
+
+    discarded: int
+
+    def feed(self, data: bytes) -> list[Frame | FrameError]: ...
+
+    def reset(self) -> None: ...
 
 
 class SerialReader:
@@ -58,8 +68,8 @@ class SerialReader:
         backoff_min: float = 0.05,
         backoff_max: float = 2.0,
         read_timeout: float = 0.1,
-        decoder: Any = None,
-        on_open: Callable[[], None] | None = None,
+        decoder: FrameSource | None = None,
+        on_open: Callable[[], object] | None = None,
         name: str = "scanner",
     ):
         self.url = url

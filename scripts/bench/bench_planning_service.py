@@ -45,6 +45,7 @@ from central.planning.settings import CentralPlanning, Settings  # noqa: E402
 from central.stock import ledger  # noqa: E402
 from central.stock.catalog import Catalog  # noqa: E402
 from central.stock.engine import StockEngine  # noqa: E402
+from central.stock.storage import open_storage  # noqa: E402
 from tallyman import wire  # noqa: E402
 
 TYPES = ("sale", "sale", "sale", "pick", "receive", "transfer_out")
@@ -90,22 +91,21 @@ def main() -> None:
     db = Path(tmp.name) / "ledger.db"
     t = time.perf_counter()
     sites = build_ledger(db, args.skus, args.sites, args.bins)
-    conn = ledger.connect(db)
-    catalog = Catalog().load(conn)
-    conn.close()
+    storage = open_storage(db)
+    catalog = Catalog().load(storage.reader())
     engine = StockEngine()
     engine.ensure(catalog.max_item_id, catalog.max_loc_id)
     rng = np.random.default_rng(3)
     engine.on_hand[1:, 1:] = rng.integers(0, 12, engine.on_hand[1:, 1:].shape)
     engine.reserved[1:, 1:] = rng.integers(0, 2, engine.reserved[1:, 1:].shape)
     settings = Settings(central=CentralPlanning(sweep_s=0.0, interval_s=1e9))
-    svc = PlanningService(str(db), engine, catalog, settings)
+    svc = PlanningService(storage, engine, catalog, settings)
     state = svc.load()
     today = epoch_day(wire.now_ts())
     hist, _, _ = synthetic_network(args.skus, args.sites, days=365, today=today)
     assert hist.n_series == state.ix.n_series
     state.history = hist
-    ingest = Ingest(str(db), engine, catalog, lambda topic, payload: None)
+    ingest = Ingest(storage, engine, catalog, lambda topic, payload: None)
     svc.attach(ingest, lambda topic, payload, retain: None)
     setup_s = time.perf_counter() - t
     print(

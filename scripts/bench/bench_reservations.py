@@ -65,11 +65,13 @@ def serve(db: str, server: str) -> None:
     """Child process: central's app on a free port; prints the port, serves until killed."""
     import logging
 
-    from central.http.app import create_app, load_state
+    from central.http.app import create_app
+    from central.lifecycle import load_state, start
     from tallyman.net import free_port
 
     logging.basicConfig(level=logging.WARNING)
     state = load_state(db)
+    start(state)  # the services' threads (the reservation desk), no broker
     app = create_app(state)
     port = free_port()
     print(port, flush=True)

@@ -1,7 +1,11 @@
 """Compile a Scenario into index tables and per-(site, SKU) arrays for the kernels.
 
 Why: kernels loop over dense (site × SKU) arrays; names, defaults, derived lanes and policy
-levels in days of cover are resolved here once, not on every simulated day.
+levels in days of cover are resolved here once, not on every simulated day. The parts are
+resolved in the order they depend on each other: the supply tree (who supplies whom), the lanes,
+each pair's demand, the policy levels sized on that demand and the inbound lead time, costs, and
+the opening state. Pairs that share a demand model or a policy are resolved a whole array at a
+time, so a 50-site × 1,000-SKU network compiles in milliseconds.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import numpy as np
 from simulator.engine import policies
 from simulator.engine.kernel import NEGBIN, NORMAL, POISSON
 from simulator.scenario import distributions
-from simulator.scenario.model import LeadTime, Policy, Scenario
+from simulator.scenario.lanes import Lanes
+from simulator.scenario.model import Demand, LeadTime, Policy, Scenario
 
 AUTO = Policy("auto")
+_DIST_CODES = {"poisson": POISSON, "normal": NORMAL, "negbin": NEGBIN}
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ class Net:
     unit_cost: np.ndarray  # float64[n_suppliers]
     il0: np.ndarray
     pipeline0: list[tuple[int, int, int, int]]  # (site, sku, qty, day)
-    surges: Surges | None = None
+    surges: Surges
 
     @property
     def n_sites(self) -> int:
@@ -96,134 +102,89 @@ class Net:
 
 
 def compile_network(sc: Scenario) -> Net:
+    """The scenario as index tables and dense (site × SKU) arrays, resolved once per run."""
     site_ids = [s.id for s in sc.sites]
     sku_ids = [k.id for k in sc.skus]
     sup_ids = [s.id for s in sc.suppliers]
     si = {x: i for i, x in enumerate(site_ids)}
     ki = {x: i for i, x in enumerate(sku_ids)}
-    pi = {x: i for i, x in enumerate(sup_ids)}
-    n, m = len(site_ids), len(sku_ids)
-
-    faces = np.array([s.faces_demand for s in sc.sites], bool)
-    pools = np.array([s.pools and s.faces_demand for s in sc.sites], bool)
-    is_dc = np.array([s.kind == "dc" for s in sc.sites], bool)
-    src_site = np.array([si.get(s.source, -1) for s in sc.sites], np.int64)
-    src_sup = np.array([pi.get(s.source, -1) for s in sc.sites], np.int64)
-    children = {i: np.flatnonzero(src_site == i) for i in range(n) if is_dc[i]}
-    dcs = sorted(children, key=lambda i: -_depth(i, src_site))
-    stores = np.flatnonzero(~is_dc).astype(np.int64)
-
-    lanes, lane_index, primary, backup, lateral = _lanes(sc, si)
-
-    # Demand at demand-facing sites: the SKU's model × the site's scale, unless the scenario
-    # gives the pair its own model (the live twin does, from central's ledger).
-    dist = np.zeros((n, m), np.int64)
-    mean = np.zeros((n, m))
-    disp = np.zeros((n, m))
-    var = np.zeros((n, m))
-    weekly = np.array([k.demand.weekly for k in sc.skus], float).reshape(m, 7)
-    for i, site in enumerate(sc.sites):
-        if not site.faces_demand:
-            continue
-        for k, sku in enumerate(sc.skus):
-            own = sc.pair_demand.get((site.id, sku.id))
-            d, scale = (own, 1.0) if own is not None else (sku.demand, site.demand_scale)
-            dist[i, k], mean[i, k], disp[i, k], var[i, k] = demand_params(d, scale)
-    rate = mean.copy()
-    for dc in dcs:  # children first, so a DC of DCs sums its DCs' totals
-        rate[dc] = rate[children[dc]].sum(axis=0)
-        var[dc] = var[children[dc]].sum(axis=0)
-
-    # Policies.
-    kind = np.zeros((n, m), np.int64)
-    s_ = np.zeros((n, m), np.int64)
-    S_ = np.zeros((n, m), np.int64)
-    Q_ = np.ones((n, m), np.int64)
-    R_ = np.ones((n, m), np.int64)
-    for i, site in enumerate(sc.sites):
-        lt_mean, lt_var = _lane_moments(lanes[primary[i]])
-        for k, sku in enumerate(sc.skus):
-            pol = (sku.dc_policy or AUTO) if site.kind == "dc" else sku.policy
-            kind[i, k], s_[i, k], S_[i, k], Q_[i, k], R_[i, k] = policies.resolve(
-                pol, rate[i, k], var[i, k], lt_mean, lt_var
-            )
-    offset = np.arange(n, dtype=np.int64)
-
-    # Costs.
-    c = sc.costs
-    h_sku = np.array([c.holding if k.holding is None else k.holding for k in sc.skus])
-    hold = np.outer([s.holding_factor for s in sc.sites], h_sku)
-    p_back = np.array([c.backorder if k.backorder is None else k.backorder for k in sc.skus])
-    p_lost = np.array([c.lost_sale if k.lost_sale is None else k.lost_sale for k in sc.skus])
-    K = np.array([c.order if k.order is None else k.order for k in sc.skus])
-    lost = np.array([k.unmet == "lost" for k in sc.skus], bool)
-
-    # Opening state.
-    il0 = policies.opening_level(kind, s_, S_, Q_).astype(np.int64)
-    pipeline0: list[tuple[int, int, int, int]] = []
-    if sc.initial is not None:
-        for (site, sku), level in sc.initial.stock.items():
-            il0[si[site], ki[sku]] = level
-        pipeline0 = [(si[a], ki[b], q, d) for a, b, q, d in sc.initial.pipeline]
-
-    net = Net(
+    tree = _tree(sc, {x: i for i, x in enumerate(sup_ids)}, si)
+    lanes = _lanes(sc, si)
+    demand = _demand(sc, tree, si, ki)
+    levels = _policy_levels(sc, tree, lanes, demand)
+    costs = _costs(sc)
+    il0, pipeline0 = _opening_state(sc, si, ki, levels)
+    return Net(
         scenario=sc,
         site_ids=site_ids,
         sku_ids=sku_ids,
         supplier_ids=sup_ids,
-        faces=faces,
-        pools=pools,
-        is_dc=is_dc,
-        src_site=src_site,
-        src_supplier=src_sup,
-        children=children,
-        dcs=dcs,
-        stores=stores,
-        lanes=lanes,
-        lane_index=lane_index,
-        primary_lane=primary,
-        backup_lane=backup,
-        lateral_lane=lateral,
-        neighbors=_neighbors(sc, pools, lateral, lanes),
-        dist=dist,
-        mean=mean,
-        disp=disp,
-        weekly=weekly,
-        rate=rate,
-        var=var,
-        pol=policies.pack(kind, s_, S_, Q_, R_),
-        offset=offset,
-        lost=lost,
-        hold=hold,
-        p_back=p_back,
-        p_lost=p_lost,
-        K=K,
+        faces=tree.faces,
+        pools=tree.pools,
+        is_dc=tree.is_dc,
+        src_site=tree.src_site,
+        src_supplier=tree.src_supplier,
+        children=tree.children,
+        dcs=tree.dcs,
+        stores=tree.stores,
+        lanes=lanes.lanes,
+        lane_index=lanes.index,
+        primary_lane=lanes.primary,
+        backup_lane=lanes.backup,
+        lateral_lane=lanes.lateral,
+        neighbors=_neighbors(sc, tree.pools, lanes.lateral, lanes.lanes),
+        dist=demand.dist,
+        mean=demand.mean,
+        disp=demand.disp,
+        weekly=demand.weekly,
+        rate=demand.rate,
+        var=demand.var,
+        pol=policies.pack(*levels),
+        offset=np.arange(len(site_ids), dtype=np.int64),
+        lost=costs.lost,
+        hold=costs.hold,
+        p_back=costs.p_back,
+        p_lost=costs.p_lost,
+        K=costs.K,
         unit_cost=np.array([s.unit_cost for s in sc.suppliers]),
         il0=il0,
         pipeline0=pipeline0,
+        surges=_surges(sc, si, ki),
     )
-    net.surges = _surges(sc, si, ki)
-    return net
 
 
-def demand_params(d, scale: float) -> tuple[int, float, float, float]:
-    """(code, mean, spread, variance) of a demand model scaled by `scale`. The spread is the
-    normal's sd (scaled with the mean, keeping the CV) or the negbin's size n (kept, so the scale
-    multiplies the gamma's scale: variance = μ + μ²/n)."""
-    mu = d.mean * scale
-    if d.dist == "normal":
-        sd = d.sd * scale
-        return NORMAL, mu, sd, sd * sd
-    if d.dist == "negbin":
-        size = negbin_size(d.mean, d.sd)
-        return NEGBIN, mu, size, mu + mu * mu / size
-    return POISSON, mu, 0.0, mu
+# --- the supply tree -----------------------------------------------------------------------
 
 
-def negbin_size(mean: float, sd: float) -> float:
-    """NumPy's negative_binomial(n, p) has mean n(1−p)/p and variance mean + mean²/n, so the
-    size that gives a standard deviation sd is n = mean² / (sd² − mean)."""
-    return mean * mean / (sd * sd - mean)
+@dataclass(frozen=True)
+class _Tree:
+    """Who supplies whom: each site's source, each DC's children, the order DCs review in."""
+
+    faces: np.ndarray
+    pools: np.ndarray
+    is_dc: np.ndarray
+    src_site: np.ndarray
+    src_supplier: np.ndarray
+    children: dict[int, np.ndarray]
+    dcs: list[int]
+    stores: np.ndarray
+
+
+def _tree(sc: Scenario, pi: dict[str, int], si: dict[str, int]) -> _Tree:
+    n = len(sc.sites)
+    is_dc = np.array([s.kind == "dc" for s in sc.sites], bool)
+    src_site = np.array([si.get(s.source, -1) for s in sc.sites], np.int64)
+    children = {i: np.flatnonzero(src_site == i) for i in range(n) if is_dc[i]}
+    return _Tree(
+        faces=np.array([s.faces_demand for s in sc.sites], bool),
+        pools=np.array([s.pools and s.faces_demand for s in sc.sites], bool),
+        is_dc=is_dc,
+        src_site=src_site,
+        src_supplier=np.array([pi.get(s.source, -1) for s in sc.sites], np.int64),
+        children=children,
+        dcs=sorted(children, key=lambda i: -_depth(i, src_site)),
+        stores=np.flatnonzero(~is_dc).astype(np.int64),
+    )
 
 
 def _depth(i: int, src_site: np.ndarray) -> int:
@@ -234,43 +195,42 @@ def _depth(i: int, src_site: np.ndarray) -> int:
     return d
 
 
-def _lane_moments(lane: LaneInfo) -> tuple[float, float]:
-    return distributions.with_reliability(lane.days, lane.reliability, lane.late)
+# --- lanes ---------------------------------------------------------------------------------
 
 
-def _lanes(sc: Scenario, si: dict[str, int]):
+@dataclass(frozen=True)
+class _LaneTable:
+    lanes: list[LaneInfo]
+    index: dict[tuple[str, str], int]
+    primary: np.ndarray
+    backup: np.ndarray
+    lateral: np.ndarray
+
+
+def _lanes(sc: Scenario, si: dict[str, int]) -> _LaneTable:
     """Every lane the twin may use: each site's inbound lane, the backup supplier's lane to it,
-    and store-to-store lanes between pooling sites. Explicit [[lane]] entries win."""
-    explicit = {(ln.src, ln.dst): ln for ln in sc.lanes}
-    sups = {s.id: s for s in sc.suppliers}
-    sites = {s.id: s for s in sc.sites}
+    and store-to-store lanes between pooling sites. Their terms come from `scenario.lanes`
+    (explicit [[lane]] entries win); a lane from a supplier carries its reliability."""
+    terms = Lanes(sc)
     lanes: list[LaneInfo] = []
     index: dict[tuple[str, str], int] = {}
 
     def add(src: str, dst: str, lateral: bool = False) -> int:
-        if (src, dst) in index:
-            return index[(src, dst)]
-        ex = explicit.get((src, dst))
-        rel, late = 1.0, LeadTime("fixed", 0.0)
-        if src in sups:
-            sup = sups[src]
-            days, cost, rel, late = sup.lead_time, 0.0, sup.reliability, sup.late_days
-        elif lateral:
-            days, cost = _lateral_days(sc, sites[src], sites[dst]), sc.costs.transfer
-        else:
-            days, cost = sc.network.dc_days, sc.network.dc_cost
-        if ex is not None:
-            days, cost = ex.days, ex.cost
-        lane = LaneInfo(src, dst, si[dst], days, cost, rel, late, ex.port if ex else None, lateral)
-        index[(src, dst)] = len(lanes)
-        lanes.append(lane)
+        if (src, dst) not in index:
+            lane = terms.lane(src, dst, lateral)
+            sup = terms.suppliers.get(src)
+            rel, late = (sup.reliability, sup.late_days) if sup else (1.0, LeadTime("fixed", 0.0))
+            index[(src, dst)] = len(lanes)
+            lanes.append(
+                LaneInfo(src, dst, si[dst], lane.days, lane.cost, rel, late, lane.port, lateral)
+            )
         return index[(src, dst)]
 
     n = len(sc.sites)
     primary = np.array([add(s.source, s.id) for s in sc.sites], np.int64)
     backup = np.full(n, -1, np.int64)
     for i, s in enumerate(sc.sites):
-        b = sups[s.source].backup if s.source in sups else None
+        b = terms.suppliers[s.source].backup if s.source in terms.suppliers else None
         if b:
             backup[i] = add(b, s.id)
     lateral = np.full((n, n), -1, np.int64)
@@ -280,17 +240,14 @@ def _lanes(sc: Scenario, si: dict[str, int]):
             if a != b:
                 lateral[a, b] = add(sc.sites[a].id, sc.sites[b].id, lateral=True)
     # Explicit lanes nobody derived (e.g. for a closure) are still known by name.
-    for (src, dst), _ in explicit.items():
+    for src, dst in terms.explicit:
         if (src, dst) not in index and dst in si:
             add(src, dst, lateral=src in si and dst in si)
-    return lanes, index, primary, backup, lateral
+    return _LaneTable(lanes, index, primary, backup, lateral)
 
 
-def _lateral_days(sc: Scenario, a, b) -> LeadTime:
-    kmd = sc.network.km_per_day
-    if kmd and None not in (a.x, a.y, b.x, b.y):
-        return LeadTime("fixed", float(math.ceil(math.hypot(a.x - b.x, a.y - b.y) / kmd)))
-    return sc.network.lateral_days
+def _lane_moments(lane: LaneInfo) -> tuple[float, float]:
+    return distributions.with_reliability(lane.days, lane.reliability, lane.late)
 
 
 def _neighbors(sc, pools, lateral, lanes) -> np.ndarray:
@@ -314,6 +271,148 @@ def _neighbors(sc, pools, lateral, lanes) -> np.ndarray:
         order = sorted((b for b in np.flatnonzero(pools) if b != a), key=key)
         out[a, : len(order)] = order
     return out
+
+
+# --- demand --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Demand:
+    dist: np.ndarray
+    mean: np.ndarray
+    disp: np.ndarray
+    var: np.ndarray
+    weekly: np.ndarray
+    rate: np.ndarray
+
+
+def _demand(sc: Scenario, tree: _Tree, si: dict[str, int], ki: dict[str, int]) -> _Demand:
+    """Each demand-facing pair's model: the SKU's, scaled by the site's `demand_scale`, unless
+    the scenario gives the pair its own (the live twin does, from central's ledger). Then the
+    rates DCs see: sums over the sites they supply, children first, so that a DC of DCs sums
+    its DCs' totals. Element by element the arithmetic of `demand_params`."""
+    m = len(sc.skus)
+    faces = tree.faces[:, None]
+    scale = np.array([s.demand_scale for s in sc.sites])
+    model = [k.demand for k in sc.skus]
+    code = np.array([_DIST_CODES[d.dist] for d in model], np.int64)
+    normal, negbin = code == NORMAL, code == NEGBIN
+    sd = np.array([d.sd if d.dist == "normal" else 0.0 for d in model])
+    size = np.array([negbin_size(d.mean, d.sd) if d.dist == "negbin" else 1.0 for d in model])
+    mean = np.outer(scale, [d.mean for d in model])
+    sd_scaled = np.outer(scale, sd)
+    dist = np.where(faces, code, POISSON)
+    disp = np.where(faces & normal, sd_scaled, np.where(faces & negbin, size, 0.0))
+    var = np.where(normal, sd_scaled * sd_scaled, np.where(negbin, mean + mean * mean / size, mean))
+    mean = np.where(faces, mean, 0.0)
+    var = np.where(faces, var, 0.0)
+    for (site, sku), own in sc.pair_demand.items():
+        i, k = si.get(site), ki.get(sku)
+        if i is not None and k is not None and tree.faces[i]:
+            dist[i, k], mean[i, k], disp[i, k], var[i, k] = demand_params(own, 1.0)
+    rate = mean.copy()
+    for dc in tree.dcs:
+        rate[dc] = rate[tree.children[dc]].sum(axis=0)
+        var[dc] = var[tree.children[dc]].sum(axis=0)
+    weekly = np.array([d.weekly for d in model], float).reshape(m, 7)
+    return _Demand(dist=dist, mean=mean, disp=disp, var=var, weekly=weekly, rate=rate)
+
+
+def demand_params(d: Demand, scale: float) -> tuple[int, float, float, float]:
+    """(code, mean, spread, variance) of a demand model scaled by `scale`. The spread is the
+    normal's sd (scaled with the mean, keeping the CV) or the negbin's size n (kept, so the scale
+    multiplies the gamma's scale: variance = μ + μ²/n)."""
+    mu = d.mean * scale
+    if d.dist == "normal":
+        sd = d.sd * scale
+        return NORMAL, mu, sd, sd * sd
+    if d.dist == "negbin":
+        size = negbin_size(d.mean, d.sd)
+        return NEGBIN, mu, size, mu + mu * mu / size
+    return POISSON, mu, 0.0, mu
+
+
+def negbin_size(mean: float, sd: float) -> float:
+    """NumPy's negative_binomial(n, p) has mean n(1−p)/p and variance mean + mean²/n, so the
+    size that gives a standard deviation sd is n = mean² / (sd² − mean)."""
+    return mean * mean / (sd * sd - mean)
+
+
+# --- policies, costs, opening state --------------------------------------------------------
+
+
+def _policy_levels(
+    sc: Scenario, tree: _Tree, lanes: _LaneTable, demand: _Demand
+) -> tuple[np.ndarray, ...]:
+    """(code, s, S, Q, R) per pair: stores run the SKU's policy, DCs its `dc_policy` (default
+    `auto`), sized on the pair's demand and the moments of the site's inbound lead time. The
+    pairs of a tier that share a policy are resolved in one call."""
+    n, m = len(sc.sites), len(sc.skus)
+    kind = np.zeros((n, m), np.int64)
+    s_ = np.zeros((n, m), np.int64)
+    S_ = np.zeros((n, m), np.int64)
+    Q_ = np.ones((n, m), np.int64)
+    R_ = np.ones((n, m), np.int64)
+    lead = np.array([_lane_moments(lanes.lanes[j]) for j in lanes.primary]).reshape(n, 2)
+    tiers = (
+        (tree.stores, [k.policy for k in sc.skus]),
+        (np.flatnonzero(tree.is_dc), [k.dc_policy or AUTO for k in sc.skus]),
+    )
+    for rows, chosen in tiers:
+        if rows.size == 0:
+            continue
+        by_policy: dict[Policy, list[int]] = {}
+        for k, pol in enumerate(chosen):
+            by_policy.setdefault(pol, []).append(k)
+        for pol, ks in by_policy.items():
+            block = np.ix_(rows, ks)
+            shape = (rows.size, len(ks))
+            lt_mean = np.broadcast_to(lead[rows, :1], shape)
+            lt_var = np.broadcast_to(lead[rows, 1:], shape)
+            code, s, S, Q, R = policies.resolve(
+                pol, demand.rate[block], demand.var[block], lt_mean, lt_var
+            )
+            kind[block], s_[block], S_[block], Q_[block], R_[block] = code, s, S, Q, R
+    return kind, s_, S_, Q_, R_
+
+
+@dataclass(frozen=True)
+class _Costs:
+    hold: np.ndarray
+    p_back: np.ndarray
+    p_lost: np.ndarray
+    K: np.ndarray
+    lost: np.ndarray
+
+
+def _costs(sc: Scenario) -> _Costs:
+    """Each SKU's own costs, else the scenario's; holding also × the site's `holding_factor`."""
+    c = sc.costs
+    h_sku = np.array([c.holding if k.holding is None else k.holding for k in sc.skus])
+    return _Costs(
+        hold=np.outer([s.holding_factor for s in sc.sites], h_sku),
+        p_back=np.array([c.backorder if k.backorder is None else k.backorder for k in sc.skus]),
+        p_lost=np.array([c.lost_sale if k.lost_sale is None else k.lost_sale for k in sc.skus]),
+        K=np.array([c.order if k.order is None else k.order for k in sc.skus]),
+        lost=np.array([k.unmet == "lost" for k in sc.skus], bool),
+    )
+
+
+def _opening_state(
+    sc: Scenario, si: dict[str, int], ki: dict[str, int], levels: tuple[np.ndarray, ...]
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """Opening inventory levels (each policy's top level, unless the scenario gives stock) and
+    what is already on its way, as (site, sku, qty, arrival day)."""
+    kind, s_, S_, Q_, _ = levels
+    il0 = policies.opening_level(kind, s_, S_, Q_).astype(np.int64)
+    if sc.initial is None:
+        return il0, []
+    for (site, sku), level in sc.initial.stock.items():
+        il0[si[site], ki[sku]] = level
+    return il0, [(si[a], ki[b], q, d) for a, b, q, d in sc.initial.pipeline]
+
+
+# --- surges ---------------------------------------------------------------------------------
 
 
 def _surges(sc: Scenario, si: dict[str, int], ki: dict[str, int]) -> Surges:

@@ -1,5 +1,6 @@
 """Stock policies: one function per ordering formula, the parameter resolver, and the review
-kernel that applies them to every SKU × site of a tier at once.
+kernel that applies them to every SKU × site of a tier at once. Which parameters each kind
+takes, and which values are usable, is the scenario's rule (`scenario.loader.policy_problem`).
 
 Inventory position (IP) = inventory level (on hand − backorders) + on order − committed, where
 "committed" is what a DC owes the sites it supplies. Policies act on IP at each review:
@@ -30,18 +31,6 @@ ORDER_UP_TO, S_S, R_Q, MIN_MAX = 0, 1, 2, 3
 
 #: Default safety factor of `auto` (z for a 95% cycle service level under a normal approximation).
 AUTO_Z = 1.645
-
-# Parameters each kind needs; each may instead be given as NAME_days (days of cover).
-_NEEDS: dict[str, tuple[str, ...]] = {
-    "base_stock": ("S",),
-    "RS": ("R", "S"),
-    "sS": ("s", "S"),
-    "rQ": ("r", "Q"),
-    "minmax": ("min", "max"),
-    "auto": (),
-}
-_OPTIONAL = ("review", "z")
-
 
 # --- formulas ------------------------------------------------------------------------------
 
@@ -107,52 +96,35 @@ def days_to_units(days: float, rate: float) -> int:
 # --- parameters ----------------------------------------------------------------------------
 
 
-def check_params(pol: Policy) -> str | None:
-    """Why a policy table is unusable, or None."""
-    have = {k for k, _ in pol.params}
-    for name in _NEEDS[pol.kind]:
-        if (name in have) == (f"{name}_days" in have):
-            return f"{pol.kind} needs exactly one of `{name}` or `{name}_days`"
-    allowed = set(_OPTIONAL) | {n for x in _NEEDS[pol.kind] for n in (x, f"{x}_days")}
-    extra = have - allowed
-    if extra:
-        return f"{pol.kind} does not take {', '.join(sorted(extra))}"
-    p = dict(pol.params)
-    review = p.get("R", p.get("review", 1))
-    if review < 1 or review != int(review):
-        return "the review period must be a whole number of days ≥ 1"
-    if pol.kind == "rQ" and p.get("Q", 1) < 1:
-        return "Q must be at least 1"
-    if pol.kind == "sS" and "s" in p and "S" in p and p["S"] <= p["s"]:
-        return "S must exceed s"
-    if pol.kind == "minmax" and "min" in p and "max" in p and p["max"] < p["min"]:
-        return "max must be at least min"
-    return None
-
-
 def resolve(
-    pol: Policy, rate: float, var: float, lt_mean: float, lt_var: float
-) -> tuple[int, int, int, int, int]:
-    """(code, s, S, Q, R) for one SKU × site. `rate`/`var`: daily demand mean and variance there
-    (for a DC, summed over the sites it supplies); `lt_*`: its inbound lead time's moments."""
+    pol: Policy, rate: np.ndarray, var: np.ndarray, lt_mean: np.ndarray, lt_var: np.ndarray
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, int]:
+    """(code, s, S, Q, R) of one policy at many SKU × site pairs: `rate`/`var` are each pair's
+    daily demand mean and variance (for a DC, summed over the sites it supplies) and `lt_*` the
+    moments of its inbound lead time, all arrays of one shape; s, S and Q come back in it.
+    Element by element the same arithmetic as `days_to_units` and `auto_base_stock`."""
     p = dict(pol.params)
+    shape = np.shape(rate)
 
-    def level(name: str) -> int:
+    def level(name: str) -> np.ndarray:
         if name in p:
-            return int(round(p[name]))
-        return days_to_units(p[f"{name}_days"], rate)
+            return np.full(shape, int(round(p[name])), np.int64)
+        return np.ceil(p[f"{name}_days"] * rate - 1e-9).astype(np.int64)
 
+    zero, one = np.zeros(shape, np.int64), np.ones(shape, np.int64)
     review = int(p.get("R", p.get("review", 1)))
     if pol.kind in ("base_stock", "RS"):
-        return ORDER_UP_TO, 0, level("S"), 1, review
+        return ORDER_UP_TO, zero, level("S"), one, review
     if pol.kind == "auto":
         z = p.get("z", AUTO_Z)
-        return ORDER_UP_TO, 0, auto_base_stock(rate, var, lt_mean, lt_var, review, z), 1, review
+        span = lt_mean + review
+        S = np.ceil(rate * span + z * np.sqrt(span * var + rate * rate * lt_var) - 1e-9)
+        return ORDER_UP_TO, zero, S.astype(np.int64), one, review
     if pol.kind == "sS":
-        return S_S, level("s"), level("S"), 1, review
+        return S_S, level("s"), level("S"), one, review
     if pol.kind == "rQ":
-        return R_Q, level("r"), 0, max(1, level("Q")), review
-    return MIN_MAX, level("min"), level("max"), 1, review
+        return R_Q, level("r"), zero, np.maximum(1, level("Q")), review
+    return MIN_MAX, level("min"), level("max"), one, review
 
 
 def opening_level(code, s, S, Q):

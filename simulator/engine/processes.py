@@ -7,23 +7,44 @@ Each process waits on `events.at(day, phase)`, so the order of same-day events i
 phase (see `events.py`), never by which process was created first. Stock is plain integer
 arrays updated by the kernels, not `simpy.Container`s: a Container per SKU × site would cost a
 SimPy event per unit movement and cannot go negative, which backorders need.
+
+The processes see the twin only through `Operations`, the few things they call on it, so this
+module does not import `twin.py` (which starts them).
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-from simulator.engine.events import Phase, at
-
-if TYPE_CHECKING:
-    from simulator.engine.twin import Twin
+from simulator.engine.events import PhasedEnvironment, Phase, at
+from simulator.engine.network import Net
 
 
-def day_cycle(twin: Twin) -> Generator:
+class Operations(Protocol):
+    """What the processes need from the twin: its clock, network and state, and the day's
+    operations they trigger."""
+
+    env: PhasedEnvironment
+    net: Net
+    days: int
+    lane_closed: np.ndarray
+
+    def review_stores(self, day: int) -> None: ...
+
+    def review_dcs(self, day: int) -> None: ...
+
+    def demand(self, day: int) -> None: ...
+
+    def receive(self, site: int, qty: np.ndarray, lateral: bool) -> None: ...
+
+    def set_down(self, target: tuple[str, list[int]], delta: int) -> None: ...
+
+
+def day_cycle(twin: Operations) -> Generator:
     """The daily rhythm: sites review at REVIEW, DCs at DC, demand at DEMAND.
 
     One process for the three: when nothing else is due today (`env.peek()` is tomorrow or
@@ -58,7 +79,7 @@ class Carrier:
 
     __slots__ = ("twin", "lane", "dst", "queue", "wake")
 
-    def __init__(self, twin: Twin, lane: int):
+    def __init__(self, twin: Operations, lane: int):
         self.twin = twin
         self.lane = lane
         self.dst = twin.net.lanes[lane].dst_index
@@ -90,7 +111,7 @@ class Carrier:
                 twin.receive(self.dst, qty, lateral)
 
 
-def shipment(twin: Twin, lane: int, qty: np.ndarray, arrive: int, lateral: bool) -> Generator:
+def shipment(twin: Operations, lane: int, qty: np.ndarray, arrive: int, lateral: bool) -> Generator:
     """A lone shipment in transit (one that overtakes its lane's queue); waits out closures."""
     env = twin.env
     yield at(env, max(arrive, env.now), Phase.RECEIVE)
@@ -99,7 +120,7 @@ def shipment(twin: Twin, lane: int, qty: np.ndarray, arrive: int, lateral: bool)
     twin.receive(twin.net.lanes[lane].dst_index, qty, lateral)
 
 
-def outage(twin: Twin, target: tuple[str, list[int]], start: int, days: int) -> Generator:
+def outage(twin: Operations, target: tuple[str, list[int]], start: int, days: int) -> Generator:
     """A scheduled outage: down from the start of `start` for `days` days."""
     yield at(twin.env, start, Phase.DISRUPT)
     twin.set_down(target, +1)
@@ -108,7 +129,7 @@ def outage(twin: Twin, target: tuple[str, list[int]], start: int, days: int) -> 
 
 
 def markov(
-    twin: Twin, target: tuple[str, list[int]], alpha: float, beta: float, start: int, u: np.ndarray
+    twin: Operations, target: tuple[str, list[int]], alpha: float, beta: float, start: int, u: np.ndarray
 ) -> Generator:
     """Two-state supply: each day an up target fails with probability alpha and a down one
     recovers with probability beta (u holds this target's pre-drawn daily uniforms)."""

@@ -2,8 +2,9 @@
 
 The Twin owns the state arrays (inventory level, on order, DC backlogs), the SimPy environment
 and the day's operations; SimPy processes (`processes.py`) decide *when* each operation runs,
-the Numba kernels do the per-pair work. Strategies plug in through `strategies.install`, which
-may start more processes and may replace `choose_lane` (where a site's order goes).
+the Numba kernels do the per-pair work. A `Strategy` plugs in before the run: its `install` may
+start more processes and may replace `choose_lane` (where a site's order goes). The engine knows
+no strategy by name; `simulator.strategies` builds them.
 """
 
 from __future__ import annotations
@@ -13,16 +14,27 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-import simpy
 
-from simulator import strategies
-from simulator.engine import processes, rng
+from simulator.engine import kpis, processes, rng
 from simulator.engine.allocation import allocate
+from simulator.engine.events import PhasedEnvironment
 from simulator.engine.kernel import block_days, demand_block, new_totals, serve_day
 from simulator.engine.network import Net
 from simulator.engine.policies import review_orders
-from simulator.montecarlo import kpis
 from simulator.scenario import distributions
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A response to run the twin under: its name (as results report it) and what it does to a
+    fresh twin before the run."""
+
+    name: str
+    install: Callable[[Twin], None]
+
+
+#: The twin's own behaviour: order from the usual source and wait out any outage.
+BASELINE = Strategy("none", lambda twin: None)
 
 
 @dataclass(frozen=True)
@@ -56,7 +68,9 @@ class RepResult:
 
 
 class Twin:
-    def __init__(self, net: Net, strategy: str, rep: int, seed: int | None = None):
+    def __init__(
+        self, net: Net, strategy: Strategy = BASELINE, rep: int = 0, seed: int | None = None
+    ):
         sc = net.scenario
         self.net = net
         self.strategy = strategy
@@ -64,7 +78,7 @@ class Twin:
         self.seed = sc.run.seed if seed is None else seed
         self.days = sc.run.days
         self.warmup = sc.run.warmup
-        self.env = simpy.Environment()
+        self.env = PhasedEnvironment()
         n, m = net.n_sites, net.n_skus
 
         self.il = net.il0.copy()  # inventory level: on hand − backorders (DC: on hand)
@@ -141,7 +155,7 @@ class Twin:
                 u = rng.stream(self.seed, self.rep, rng.DISRUPTION, j).random(self.days)
                 env.process(processes.markov(self, target, d.alpha, d.beta, d.start, u))
         self._opening_pipeline()
-        strategies.install(self.strategy, self, net.scenario.strategy_params.get(self.strategy, {}))
+        self.strategy.install(self)
 
     def _target(self, d) -> tuple[str, list[int]]:
         net = self.net
@@ -341,7 +355,7 @@ class Twin:
         measured = self.days - self.warmup
         pairs = int(self.net.faces.sum()) * self.net.n_skus
         return RepResult(
-            strategy=self.strategy,
+            strategy=self.strategy.name,
             rep=self.rep,
             kpis=kpis.compute(self.tot, self.extra, measured, pairs),
             on_hand=self.on_hand,
@@ -377,5 +391,7 @@ def default_choose_lane(twin: Twin, site: int) -> int:
     return lane
 
 
-def run_replication(net: Net, strategy: str, rep: int, seed: int | None = None) -> RepResult:
+def run_replication(
+    net: Net, strategy: Strategy = BASELINE, rep: int = 0, seed: int | None = None
+) -> RepResult:
     return Twin(net, strategy, rep, seed).run()

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from simulator import strategies as registry
+from simulator.engine import kpis as kpi_defs
 from simulator.engine.network import Net, compile_network
 from simulator.engine.twin import RepResult, first_stockout_from, run_replication
-from simulator.montecarlo import kpis as kpi_defs
 from simulator.montecarlo.stats import Estimate, mean_ci, paired_ci
 from simulator.scenario.model import Scenario
 
@@ -94,9 +95,9 @@ def _init_worker(scenario: Scenario) -> None:
 
 
 def _task(job: tuple[int, str]) -> RepResult:
-    rep, strategy = job
+    rep, name = job
     assert _NET is not None
-    return run_replication(_NET, strategy, rep)
+    return run_replication(_NET, registry.for_scenario(_NET.scenario, name), rep)
 
 
 def _context() -> mp.context.BaseContext:
@@ -116,7 +117,10 @@ def run(
     progress: bool = False,
     on_result: Callable[[RepResult], None] | None = None,
 ) -> Results:
-    """Run every strategy for every replication; returns summaries with 95% CIs."""
+    """Run every strategy for every replication; returns summaries with 95% CIs.
+
+    Raises `ScenarioError` for a strategy that does not exist or a parameter it does not take.
+    """
     run_cfg = scenario.run
     run_cfg = replace(
         run_cfg,
@@ -125,6 +129,7 @@ def run(
         strategies=tuple(strategies or run_cfg.strategies),
     )
     scenario = replace(scenario, run=run_cfg)
+    registry.check(scenario)
     t0 = time.perf_counter()
     net = compile_network(scenario)
     n = run_cfg.replications
@@ -202,6 +207,7 @@ class _RichBar:
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
+        from rich.markup import escape
 
         self.p = Progress(
             TextColumn("[bold]{task.description}"),
@@ -211,7 +217,7 @@ class _RichBar:
             TimeRemainingColumn(),
             transient=False,
         )
-        self.task = self.p.add_task(f"{label}: replications × strategies", total=total)
+        self.task = self.p.add_task(f"{escape(label)}: replications × strategies", total=total)
         self.p.start()
 
     def advance(self) -> None:

@@ -15,7 +15,7 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from simulator.montecarlo.kpis import NAMES  # noqa: E402
+from simulator.engine.kpis import NAMES  # noqa: E402
 from simulator.montecarlo.runner import Results  # noqa: E402
 from simulator.output.tables import LABELS, fmt, ranking, top_stockouts  # noqa: E402
 

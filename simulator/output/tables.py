@@ -1,21 +1,25 @@
 """Results for people and programs: the terminal table and the `--json` document.
 
-The JSON shape is DESIGN.md's `{"strategies": {NAME: {KPI: {"mean", "ci95"}}}}`, plus context
-keys beside it (run settings, paired differences against the baseline, a cost ranking, the
-SKU × site pairs most likely to run out and when).
+The JSON shape is `{"strategies": {NAME: {KPI: {"mean", "ci95"}}}}` (docs/simulator.md,
+"Output"), plus context keys beside it (run settings, paired differences against the baseline, a
+cost ranking, the SKU × site pairs most likely to run out and when). The table is drawn with
+rich, imported only when a table is printed; names and notes from the scenario are escaped, so
+a site called `[B2]` prints as written instead of being read as markup.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
-from simulator.montecarlo.kpis import NAMES
+from simulator.engine.kpis import NAMES
 from simulator.montecarlo.runner import Results, StrategySummary
 from simulator.montecarlo.stats import Estimate
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 LABELS = {
     "cost_per_day": "cost/day",
@@ -96,35 +100,41 @@ def fmt(est: Estimate, kpi: str, signed: bool = False) -> str:
 
 def print_table(res: Results, console: Console | None = None) -> None:
     """KPIs down, strategies across (fits 80 columns for four strategies)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     console = console or Console()
     run = res.scenario.run
     console.print(
-        f"[bold]{run.name}[/]: {res.replications} replications × {run.days - run.warmup} days "
-        f"(after {run.warmup} warm-up), seed {res.seed}; mean ± 95% CI half-width"
+        f"[bold]{escape(run.name)}[/]: {res.replications} replications × "
+        f"{run.days - run.warmup} days (after {run.warmup} warm-up), seed {res.seed}; "
+        "mean ± 95% CI half-width"
     )
     best = ranking(res)[0]
     table = Table(title_justify="left")
     table.add_column("KPI")
     for name in res.strategies:
         style = "green" if name == best and len(res.strategies) > 1 else None
-        table.add_column(name, justify="right", header_style=style)
+        table.add_column(escape(name), justify="right", header_style=style)
     for k in NAMES:
         table.add_row(LABELS[k], *(fmt(s.kpis[k], k) for s in res.strategies.values()))
     console.print(table)
     if res.paired:
         diff = Table(
-            title=f"difference from {res.baseline}, paired on common random numbers (95% CI)",
+            title=f"difference from {escape(res.baseline)}, paired on common random numbers "
+            "(95% CI)",
             title_justify="left",
         )
         diff.add_column("KPI")
         for name in res.paired:
-            diff.add_column(name, justify="right")
+            diff.add_column(escape(name), justify="right")
         for k in ("cost_per_day", "fill_rate", "cycle_service_level", "stockout_days"):
             diff.add_row(
                 "Δ " + LABELS[k], *(fmt(d[k], k, signed=True) for d in res.paired.values())
             )
         console.print(diff)
     if len(res.strategies) > 1:
-        console.print(f"loses least (lowest cost/day): [bold green]{best}[/]")
+        console.print(f"loses least (lowest cost/day): [bold green]{escape(best)}[/]")
     for note in res.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}")

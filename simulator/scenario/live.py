@@ -1,6 +1,6 @@
 """The live twin: start a scenario from central's current state (`--from-central URL`).
 
-From central (contract in DESIGN.md / the simulator brief):
+From central's HTTP API (over HTTP only: the simulator never imports central):
   GET /api/stock?by=site       opening stock: available (on hand − reserved) per SKU × site,
                                plus in_transit and on_order as a pipeline
   GET /api/movements?type=…    sale (and pick) movements of the last `lookback_days`, paged by
@@ -21,13 +21,15 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
-import requests
-from scipy import stats as sps
 
 from simulator.scenario import distributions
+from simulator.scenario.lanes import Lanes
 from simulator.scenario.model import Demand, InitialState, LeadTime, Policy, Scenario, Site, Sku
+from tallyman import http_client
 
 DAY = timedelta(days=1)
 #: Overdispersion test level: a pair is negbin only when Poisson is rejected at this level.
@@ -52,22 +54,24 @@ class Snapshot:
 # --- reading central -----------------------------------------------------------------------
 
 
-def _get(session: requests.Session, url: str, params: dict | None, timeout: float) -> dict:
-    try:
-        resp = session.get(url, params=params, timeout=timeout)
-    except requests.RequestException as exc:
-        raise LiveError(f"GET {url}: {exc}") from exc
-    if resp.status_code != 200:
-        raise LiveError(f"GET {resp.url}: HTTP {resp.status_code} {resp.text[:200]}")
+def _get(url: str, params: dict | None, timeout: float, missing_ok: bool = False) -> Any:
+    """The JSON body of GET url?params; None for a 404 when `missing_ok`."""
+    if params:
+        url = f"{url}?{urlencode(params)}"
+    resp = http_client.request("GET", url, timeout=timeout)
+    if resp.status is None:
+        raise LiveError(f"GET {url}: {resp.error}")
+    if missing_ok and resp.status == 404:
+        return None
+    if resp.status != 200:
+        raise LiveError(f"GET {url}: {resp.detail[:220]}")
     try:
         return resp.json()
     except ValueError as exc:
-        raise LiveError(f"GET {resp.url}: not JSON") from exc
+        raise LiveError(f"GET {url}: not JSON") from exc
 
 
-def movements(
-    session: requests.Session, base: str, kind: str, since: datetime, timeout: float, page=1000
-) -> list[dict]:
+def movements(base: str, kind: str, since: datetime, timeout: float, page=1000) -> list[dict]:
     """Every movement of `kind` since `since`, following next_after_id until it is null."""
     rows: list[dict] = []
     after: int | None = None
@@ -75,29 +79,24 @@ def movements(
         params = {"type": kind, "since": since.isoformat().replace("+00:00", "Z"), "limit": page}
         if after is not None:
             params["after_id"] = after
-        body = _get(session, f"{base}/api/movements", params, timeout)
+        body = _get(f"{base}/api/movements", params, timeout)
         rows += body.get("rows", [])
         after = body.get("next_after_id")
         if after is None:
             return rows
 
 
-def lead_times(session: requests.Session, base: str, timeout: float) -> dict[str, float] | None:
+def lead_times(base: str, timeout: float) -> dict[str, float] | None:
     """Observed mean lead time per supplier (None when central has no such endpoint).
 
     Per-SKU rows are averaged per supplier weighted by their counts: the twin's lead times are
     per lane, shared by every SKU on a shipment."""
-    try:
-        resp = session.get(f"{base}/api/lead-times", timeout=timeout)
-    except requests.RequestException as exc:
-        raise LiveError(f"GET {base}/api/lead-times: {exc}") from exc
-    if resp.status_code == 404:
+    body = _get(f"{base}/api/lead-times", None, timeout, missing_ok=True)
+    if body is None:
         return None
-    if resp.status_code != 200:
-        raise LiveError(f"GET {base}/api/lead-times: HTTP {resp.status_code}")
     overall: dict[str, float] = {}
     weighted: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for row in resp.json().get("rows", []):
+    for row in body.get("rows", []):
         sup, mean, n = row["supplier"], float(row["mean_days"]), float(row.get("n") or 1)
         if row.get("sku") is None:
             overall[sup] = mean
@@ -114,11 +113,10 @@ def fetch(url: str, lookback_days: int = 28, now: datetime | None = None, timeou
     now = now or datetime.now(UTC)
     since = now - lookback_days * DAY
     notes: list[str] = []
-    with requests.Session() as session:
-        stock = _get(session, f"{base}/api/stock", {"by": "site"}, timeout).get("rows", [])
-        sales = movements(session, base, "sale", since, timeout)
-        picks = movements(session, base, "pick", since, timeout)
-        leads = lead_times(session, base, timeout)
+    stock = _get(f"{base}/api/stock", {"by": "site"}, timeout).get("rows", [])
+    sales = movements(base, "sale", since, timeout)
+    picks = movements(base, "pick", since, timeout)
+    leads = lead_times(base, timeout)
     if leads is None:
         notes.append(
             "central has no /api/lead-times (404): using the scenario's supplier lead times"
@@ -176,7 +174,9 @@ def dispersion_pvalue(counts: np.ndarray) -> float:
     if n < 2 or mean <= 0:
         return 1.0
     stat = (n - 1) * float(counts.var(ddof=1)) / mean
-    return float(sps.chi2.sf(stat, n - 1))
+    from scipy.special import chdtrc  # χ² survival function (scipy.stats.chi2.sf), lazily
+
+    return float(chdtrc(n - 1, stat))
 
 
 def estimate_demand(counts: np.ndarray, weekly: tuple[float, ...] = (1.0,) * 7) -> Demand:
@@ -270,17 +270,14 @@ def _suppliers(sc: Scenario, snap: Snapshot, notes: list[str]):
 
 
 def _initial(sc: Scenario, stock_rows: dict[tuple[str, str], dict]) -> InitialState:
-    from simulator.engine.network import compile_network
-
-    net = compile_network(sc)  # for each site's inbound lane
+    lanes = Lanes(sc)  # each site's inbound lead time dates its open orders
     stock = {(s.id, k.id): 0 for s in sc.sites for k in sc.skus}
-    site_index = {s: i for i, s in enumerate(net.site_ids)}
     pipeline = []
     for (site, sku), row in stock_rows.items():
         if (site, sku) not in stock:
             continue
         stock[(site, sku)] = int(row.get("available", row.get("on_hand", 0)))
-        lane = net.lanes[net.primary_lane[site_index[site]]]
+        lane = lanes.inbound(lanes.sites[site])
         lt = max(1, round(distributions.moments(lane.days)[0]))
         if row.get("in_transit"):
             pipeline.append((site, sku, int(row["in_transit"]), max(1, math.ceil(lt / 2))))

@@ -6,20 +6,26 @@ for derived lanes, `[[lane]]`, `[defaults.site]` / `[defaults.sku]` merged under
 `[strategy.NAME]` parameter tables, and `suppliers`/`lanes` CSV files like `sites`/`skus`.
 A CSV column is the TOML key path joined with dots (`demand.mean`, `policy.S_days`); empty cells
 are left out; a list is written with `;` (`demand.weekly = 1.2;1;1;1;1;1.3;0.9`).
+
+Every table refuses keys it does not know (`tallyman.config.check_keys`), naming the key, where
+it is and the valid ones: a misspelt `polcy =` would otherwise leave the SKU on the default
+policy and change the answer without a word. Which strategies exist is not the scenario's to
+know: `simulator.strategies.check` validates `[run] strategies` and `[strategy.NAME]` tables.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-import tomllib
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 from simulator.scenario.model import (
     DEMAND_DISTS,
     POLICY_KINDS,
+    POLICY_LEVELS,
+    POLICY_OPTIONAL,
     SITE_KINDS,
     Costs,
     Demand,
@@ -35,22 +41,52 @@ from simulator.scenario.model import (
     Sku,
     Supplier,
 )
+from tallyman.config import ConfigError, check_keys, read_toml
 
 
-class ScenarioError(ValueError):
+class ScenarioError(ConfigError):
     """A scenario that cannot be run; the message says where and why."""
 
 
+# The keys each table takes (the model's fields, as a scenario spells them).
+TOP_KEYS = frozenset(
+    {"run", "costs", "network", "defaults", "strategy", "live", "disruption"}
+    | {"supplier", "site", "sku", "lane", "suppliers", "sites", "skus", "lanes"}
+)
+RUN_KEYS = frozenset(f.name for f in fields(Run))
+COSTS_KEYS = frozenset(f.name for f in fields(Costs))
+NETWORK_KEYS = frozenset(f.name for f in fields(Network))
+SUPPLIER_KEYS = frozenset(f.name for f in fields(Supplier))
+SITE_KEYS = frozenset(f.name for f in fields(Site))
+SKU_KEYS = frozenset({f.name for f in fields(Sku)} | {"promotions"})
+DEMAND_KEYS = frozenset({"dist", "mean", "sd", "weekly"})
+PROMOTION_KEYS = frozenset(f.name for f in fields(Promotion))
+LANE_KEYS = frozenset({"from", "to", "days", "cost", "port"})
+LEAD_TIME_KEYS = {
+    "fixed": frozenset({"dist", "days", "mean"}),
+    "poisson": frozenset({"dist", "mean"}),
+    "uniform": frozenset({"dist", "low", "high"}),
+    "choice": frozenset({"dist", "values", "probs"}),
+}
+DISRUPTION_KEYS = {
+    "outage": frozenset({"start", "days"}),
+    "markov": frozenset({"start", "markov"}),
+    "surge": frozenset({"surge", "start", "days", "skus", "sites"}),
+}
+DISRUPTION_TARGETS = ("supplier", "lane", "port", "surge")
+MARKOV_KEYS = frozenset({"alpha", "beta"})
+DEFAULTS_KEYS = frozenset({"site", "sku"})
+
+
 def load(path: str | Path) -> Scenario:
-    """Load a scenario file; CSV paths inside it are relative to the file."""
+    """Load a scenario file; CSV paths inside it are relative to the file. Every error names
+    the file."""
     path = Path(path)
+    data = read_toml(path)
     try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError as exc:
-        raise ScenarioError(f"{path}: no such scenario file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from exc
-    scenario = parse(data, base=path.parent)
+        scenario = parse(data, base=path.parent)
+    except ConfigError as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
     if scenario.run.name == "scenario":
         scenario = _renamed(scenario, path.stem)
     return scenario
@@ -62,9 +98,13 @@ def _renamed(s: Scenario, name: str) -> Scenario:
 
 def parse(data: dict[str, Any], base: Path = Path(".")) -> Scenario:
     """Turn the TOML document (already decoded) into a validated Scenario."""
-    defaults = data.get("defaults", {})
-    run = _run(data.get("run", {}))
-    costs = _costs(data.get("costs", {}))
+    check_keys(data, TOP_KEYS, "the scenario's top level")
+    defaults = _table(data, "defaults")
+    check_keys(defaults, DEFAULTS_KEYS, "[defaults]")
+    check_keys(_table(defaults, "site", "[defaults.site]"), SITE_KEYS, "[defaults.site]")
+    check_keys(_table(defaults, "sku", "[defaults.sku]"), SKU_KEYS, "[defaults.sku]")
+    run = _run(_table(data, "run"))
+    costs = _costs(_table(data, "costs"))
     suppliers = tuple(
         _supplier(r, i) for i, r in enumerate(_rows(data, "supplier", "suppliers", base, {}))
     )
@@ -76,9 +116,10 @@ def parse(data: dict[str, Any], base: Path = Path(".")) -> Scenario:
     )
     lanes = tuple(_lane(r, i) for i, r in enumerate(_rows(data, "lane", "lanes", base, {})))
     disruptions = tuple(_disruption(r, i) for i, r in enumerate(data.get("disruption", [])))
-    network = _network(data.get("network", {}))
-    strategy_params = {k: dict(v) for k, v in data.get("strategy", {}).items()}
-    live = _live(data.get("live", {}))
+    network = _network(_table(data, "network"))
+    strategies = _table(data, "strategy")
+    strategy_params = {k: dict(_table(strategies, k, f"[strategy.{k}]")) for k in strategies}
+    live = _live(_table(data, "live"))
     scenario = Scenario(
         run=run,
         costs=costs,
@@ -98,11 +139,21 @@ def parse(data: dict[str, Any], base: Path = Path(".")) -> Scenario:
 # --- tables and CSV ------------------------------------------------------------------------
 
 
+def _table(data: dict, key: str, where: str | None = None) -> dict:
+    """`data[key]` as a table ({} when absent); anything else is refused."""
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{where or f'[{key}]'} must be a table")
+    return value
+
+
 def _rows(
     data: dict, table: str, csv_key: str, base: Path, defaults: dict | None
 ) -> list[dict[str, Any]]:
     """Entries of `[[table]]` plus the rows of the CSV named by `csv_key`, defaults merged under."""
     rows = list(data.get(table, []))
+    if not all(isinstance(r, dict) for r in rows):
+        raise ScenarioError(f"`{table}` must be written [[{table}]]: a list of tables")
     if csv_key in data:
         if not isinstance(data[csv_key], str):
             raise ScenarioError(f"`{csv_key}` must name a CSV file")
@@ -164,6 +215,13 @@ def _where(row: dict, table: str, i: int) -> str:
     return row.get("_where") or f"[[{table}]] #{i + 1}" + (f" ({row['id']})" if "id" in row else "")
 
 
+def _entry(row: dict, table: str, i: int, known: frozenset[str]) -> str:
+    """Where an entry is (for messages), once its keys are known good."""
+    where = _where(row, table, i)
+    check_keys({k: v for k, v in row.items() if k != "_where"}, known, where)
+    return where
+
+
 def _need(row: dict, key: str, where: str) -> Any:
     if key not in row:
         raise ScenarioError(f"{where}: missing `{key}`")
@@ -184,6 +242,7 @@ def _num(value: Any, where: str, key: str, lo: float | None = None, integer: boo
 
 def _run(t: dict) -> Run:
     w = "[run]"
+    check_keys(t, RUN_KEYS, w)
     strategies = t.get("strategies", ["none"])
     if isinstance(strategies, str):
         strategies = [strategies]
@@ -204,11 +263,13 @@ def _run(t: dict) -> Run:
 
 def _costs(t: dict) -> Costs:
     w = "[costs]"
+    check_keys(t, COSTS_KEYS, w)
     return Costs(**{k: _num(t[k], w, k, 0) for k in Costs.__dataclass_fields__ if k in t})
 
 
 def _network(t: dict) -> Network:
     w = "[network]"
+    check_keys(t, NETWORK_KEYS, w)
     kw: dict[str, Any] = {}
     if "dc_days" in t:
         kw["dc_days"] = lead_time(t["dc_days"], w, "dc_days")
@@ -228,9 +289,7 @@ def _live(t: dict) -> dict:
     """[live]: lookback_days (28), default_source (first DC, else first supplier), policy for
     SKUs the scenario does not list ({kind = "auto"}), unmet ("backorder"), timeout_s (10)."""
     w = "[live]"
-    extra = set(t) - set(LIVE_KEYS)
-    if extra:
-        raise ScenarioError(f"{w}: unknown key(s) {', '.join(sorted(extra))}")
+    check_keys(t, frozenset(LIVE_KEYS), w)
     out = dict(t)
     if "lookback_days" in t:
         out["lookback_days"] = _num(t["lookback_days"], w, "lookback_days", 1, True)
@@ -249,6 +308,9 @@ def lead_time(value: Any, where: str, key: str = "lead_time") -> LeadTime:
     if not isinstance(value, dict):
         raise ScenarioError(f"{where}: `{key}` must be a number of days or a table")
     dist = value.get("dist", "fixed")
+    if dist not in LEAD_TIME_KEYS:
+        raise ScenarioError(f"{where}: `{key}.dist` must be fixed, poisson, uniform or choice")
+    check_keys(value, LEAD_TIME_KEYS[dist], f"{where}: `{key}`")
     if dist == "fixed":
         return LeadTime(
             "fixed", float(_num(value.get("days", value.get("mean", 0)), where, key, 0))
@@ -259,19 +321,17 @@ def lead_time(value: Any, where: str, key: str = "lead_time") -> LeadTime:
         lo = _num(_need(value, "low", where), where, f"{key}.low", 0, True)
         hi = _num(_need(value, "high", where), where, f"{key}.high", lo, True)
         return LeadTime("uniform", (lo + hi) / 2, low=lo, high=hi)
-    if dist == "choice":
-        vals = tuple(_num(v, where, f"{key}.values", 0, True) for v in value.get("values", []))
-        probs = tuple(float(p) for p in value.get("probs", [1.0 / max(len(vals), 1)] * len(vals)))
-        if not vals or len(vals) != len(probs) or abs(sum(probs) - 1) > 1e-6:
-            raise ScenarioError(f"{where}: `{key}` choice needs values and probs summing to 1")
-        return LeadTime(
-            "choice", sum(v * p for v, p in zip(vals, probs, strict=True)), 0, 0, vals, probs
-        )
-    raise ScenarioError(f"{where}: `{key}.dist` must be fixed, poisson, uniform or choice")
+    vals = tuple(_num(v, where, f"{key}.values", 0, True) for v in value.get("values", []))
+    probs = tuple(float(p) for p in value.get("probs", [1.0 / max(len(vals), 1)] * len(vals)))
+    if not vals or len(vals) != len(probs) or abs(sum(probs) - 1) > 1e-6:
+        raise ScenarioError(f"{where}: `{key}` choice needs values and probs summing to 1")
+    return LeadTime(
+        "choice", sum(v * p for v, p in zip(vals, probs, strict=True)), 0, 0, vals, probs
+    )
 
 
 def _supplier(r: dict, i: int) -> Supplier:
-    w = _where(r, "supplier", i)
+    w = _entry(r, "supplier", i, SUPPLIER_KEYS)
     lt = lead_time(r.get("lead_time", 0), w)
     rel = _num(r.get("reliability", 1.0), w, "reliability", 0)
     if rel > 1:
@@ -288,7 +348,7 @@ def _supplier(r: dict, i: int) -> Supplier:
 
 
 def _site(r: dict, i: int) -> Site:
-    w = _where(r, "site", i)
+    w = _entry(r, "site", i, SITE_KEYS)
     kind = str(r.get("kind", "store"))
     if kind not in SITE_KINDS:
         raise ScenarioError(f"{w}: `kind` must be one of {', '.join(SITE_KINDS)}")
@@ -307,6 +367,7 @@ def _site(r: dict, i: int) -> Site:
 def _demand(t: Any, w: str, promotions: Any) -> Demand:
     if not isinstance(t, dict):
         raise ScenarioError(f'{w}: `demand` must be a table like {{dist = "poisson", mean = 6}}')
+    check_keys(t, DEMAND_KEYS, f"{w}: `demand`")
     dist = t.get("dist", "poisson")
     if dist not in DEMAND_DISTS:
         raise ScenarioError(f"{w}: `demand.dist` must be one of {', '.join(DEMAND_DISTS)}")
@@ -323,15 +384,19 @@ def _demand(t: Any, w: str, promotions: Any) -> Demand:
     if not isinstance(weekly, list) or len(weekly) != 7:
         raise ScenarioError(f"{w}: `demand.weekly` must list 7 multipliers, Monday first")
     weekly_t = tuple(_num(x, w, "demand.weekly", 0) for x in weekly)
-    promos = tuple(
-        Promotion(
-            start=_num(_need(p, "start", w), w, "promotions.start", 0, True),
-            days=_num(_need(p, "days", w), w, "promotions.days", 1, True),
-            factor=_num(_need(p, "factor", w), w, "promotions.factor", 0),
-        )
-        for p in (promotions or [])
-    )
+    promos = tuple(_promotion(p, w) for p in (promotions or []))
     return Demand(dist=dist, mean=mean, sd=sd, weekly=weekly_t, promotions=promos)
+
+
+def _promotion(p: Any, w: str) -> Promotion:
+    if not isinstance(p, dict):
+        raise ScenarioError(f"{w}: `promotions` lists tables {{start = …, days = …, factor = …}}")
+    check_keys(p, PROMOTION_KEYS, f"{w}: `promotions`")
+    return Promotion(
+        start=_num(_need(p, "start", w), w, "promotions.start", 0, True),
+        days=_num(_need(p, "days", w), w, "promotions.days", 1, True),
+        factor=_num(_need(p, "factor", w), w, "promotions.factor", 0),
+    )
 
 
 def policy(t: Any, w: str, key: str = "policy") -> Policy:
@@ -343,16 +408,38 @@ def policy(t: Any, w: str, key: str = "policy") -> Policy:
         raise ScenarioError(f"{w}: `{key}.kind` must be one of {', '.join(POLICY_KINDS)}")
     params = tuple(sorted((k, _num(v, w, f"{key}.{k}")) for k, v in t.items() if k != "kind"))
     pol = Policy(kind, params)
-    from simulator.engine.policies import check_params  # the rules live beside the formulas
-
-    problem = check_params(pol)
+    problem = policy_problem(pol)
     if problem:
         raise ScenarioError(f"{w}: `{key}`: {problem}")
     return pol
 
 
+def policy_problem(pol: Policy) -> str | None:
+    """Why a policy's parameters are unusable, or None (the formulas are in engine/policies)."""
+    have = {k for k, _ in pol.params}
+    levels = POLICY_LEVELS[pol.kind]
+    for name in levels:
+        if (name in have) == (f"{name}_days" in have):
+            return f"{pol.kind} needs exactly one of `{name}` or `{name}_days`"
+    allowed = set(POLICY_OPTIONAL) | {n for x in levels for n in (x, f"{x}_days")}
+    extra = have - allowed
+    if extra:
+        return f"{pol.kind} does not take {', '.join(sorted(extra))}"
+    p = dict(pol.params)
+    review = p.get("R", p.get("review", 1))
+    if review < 1 or review != int(review):
+        return "the review period must be a whole number of days ≥ 1"
+    if pol.kind == "rQ" and p.get("Q", 1) < 1:
+        return "Q must be at least 1"
+    if pol.kind == "sS" and "s" in p and "S" in p and p["S"] <= p["s"]:
+        return "S must exceed s"
+    if pol.kind == "minmax" and "min" in p and "max" in p and p["max"] < p["min"]:
+        return "max must be at least min"
+    return None
+
+
 def _sku(r: dict, i: int) -> Sku:
-    w = _where(r, "sku", i)
+    w = _entry(r, "sku", i, SKU_KEYS)
     unmet = r.get("unmet", "backorder")
     if unmet not in ("backorder", "lost"):
         raise ScenarioError(f'{w}: `unmet` must be "backorder" or "lost"')
@@ -377,7 +464,7 @@ def _lane_key(value: Any, w: str) -> tuple[str, str]:
 
 
 def _lane(r: dict, i: int) -> Lane:
-    w = _where(r, "lane", i)
+    w = _entry(r, "lane", i, LANE_KEYS)
     return Lane(
         src=str(_need(r, "from", w)),
         dst=str(_need(r, "to", w)),
@@ -389,9 +476,13 @@ def _lane(r: dict, i: int) -> Lane:
 
 def _disruption(r: dict, i: int) -> Disruption:
     w = f"[[disruption]] #{i + 1}"
-    targets = [k for k in ("supplier", "lane", "port", "surge") if k in r]
+    if not isinstance(r, dict):
+        raise ScenarioError(f"{w}: must be a table ([[disruption]])")
+    targets = [k for k in DISRUPTION_TARGETS if k in r]
     if len(targets) != 1:
         raise ScenarioError(f"{w}: name exactly one of supplier, lane, port or surge")
+    kind = "surge" if "surge" in r else "markov" if "markov" in r else "outage"
+    check_keys(r, DISRUPTION_KEYS[kind] | {targets[0]}, w)
     start = _num(r.get("start", 0), w, "start", 0, True)
     if "surge" in r:
         return Disruption(
@@ -413,6 +504,7 @@ def _disruption(r: dict, i: int) -> Disruption:
         m = r["markov"]
         if not isinstance(m, dict):
             raise ScenarioError(f"{w}: `markov` is a table {{alpha = …, beta = …}}")
+        check_keys(m, MARKOV_KEYS, f"{w}: `markov`")
         alpha = _num(_need(m, "alpha", w), w, "markov.alpha", 0)
         beta = _num(_need(m, "beta", w), w, "markov.beta", 0)
         if alpha > 1 or beta > 1:
@@ -481,21 +573,6 @@ def validate(s: Scenario) -> None:
         for site in d.sites:
             if site not in site_set:
                 raise ScenarioError(f"{w}: unknown site {site!r}")
-    from simulator import strategies
-
-    for name in s.run.strategies:
-        if name not in strategies.available():
-            raise ScenarioError(
-                f"[run] strategies: unknown strategy {name!r} "
-                f"(known: {', '.join(strategies.available())})"
-            )
-    for name, table in s.strategy_params.items():
-        if name not in strategies.available():
-            raise ScenarioError(f"[strategy.{name}]: no such strategy")
-        try:
-            strategies.params(name, table)
-        except ValueError as exc:
-            raise ScenarioError(str(exc)) from exc
 
 
 def _dups(ids: list[str]) -> set[str]:

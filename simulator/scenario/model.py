@@ -1,7 +1,7 @@
 """The supply-network model as plain, immutable dataclasses.
 
 Why a separate module: the scenario parser (TOML/CSV), the live twin (central's state) and the
-tests all build the same objects; the compiler in `network.py` turns them into the arrays the
+tests all build the same objects; the engine's `network.py` turns them into the arrays the
 kernels need. Nothing here knows about SimPy or Numba.
 """
 
@@ -14,7 +14,18 @@ from dataclasses import dataclass, field
 DEMAND_KINDS = ("store", "fulfilment", "groupbuy")
 SITE_KINDS = (*DEMAND_KINDS, "dc")
 DEMAND_DISTS = ("poisson", "normal", "negbin")
-POLICY_KINDS = ("base_stock", "RS", "sS", "rQ", "minmax", "auto")
+#: The levels each policy kind needs; each may instead be given in days of cover (`S_days`).
+POLICY_LEVELS: dict[str, tuple[str, ...]] = {
+    "base_stock": ("S",),
+    "RS": ("R", "S"),
+    "sS": ("s", "S"),
+    "rQ": ("r", "Q"),
+    "minmax": ("min", "max"),
+    "auto": (),
+}
+POLICY_KINDS = tuple(POLICY_LEVELS)
+#: Parameters every kind may take: days between reviews, and `auto`'s safety factor.
+POLICY_OPTIONAL = ("review", "z")
 
 
 @dataclass(frozen=True)

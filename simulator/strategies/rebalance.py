@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from simulator.engine.events import Phase, at
+from simulator.strategies._rows import put_row
 
 DEFAULTS = {"period_days": 7.0, "tolerance_days": 1.0}
 
@@ -62,11 +63,7 @@ def plan(il, lat_in, rate, pools, neighbors, lateral_open, tolerance, out):
                 if spare[nb] <= 0 or not lateral_open[nb, i]:
                     continue
                 q = spare[nb] if spare[nb] < short[i] else short[i]
-                out[count, 0] = nb
-                out[count, 1] = i
-                out[count, 2] = k
-                out[count, 3] = q
-                count += 1
+                count = put_row(out, count, nb, i, k, q)
                 spare[nb] -= q
                 short[i] -= q
             short[i] = 0  # served as far as the pool allows

@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from simulator.engine.events import Phase, at
+from simulator.strategies._rows import put_row
 
 DEFAULTS = {"trigger_days": 1.0, "target_days": 3.0, "keep_days": 3.0}
 
@@ -47,11 +48,7 @@ def plan(il, lat_in, rate, pools, neighbors, lateral_open, trigger, target, keep
                 if spare <= 0:
                     continue
                 q = spare if spare < need else need
-                out[count, 0] = nb
-                out[count, 1] = i
-                out[count, 2] = k
-                out[count, 3] = q
-                count += 1
+                count = put_row(out, count, nb, i, k, q)
                 promised[nb] += q
                 need -= q
     return count

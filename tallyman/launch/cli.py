@@ -25,14 +25,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "edge": ("edge.main:command", "run one device's edge: serial reader, outbox, publisher"),
     "scanner": ("firmware_stubs.cli:command", "a stub barcode scanner or RFID reader on a pty"),
     "import": ("central.stock.importer:command", "import items, locations or stock from CSV"),
-    "decode": ("edge.decoding.cli:command", "show what a barcode or an EPC says, as JSON"),
+    "decode": ("edge.decoding.cli:command", "show what a barcode or an EPC says"),
     "device": ("central.access.devices:command", "broker logins and topic rights of devices"),
     "token": ("central.access.tokens:command", "API tokens for people and programs"),
     "workflow": (
         "central.workflows.cli:command",
         "purchase orders, transfers, reservations, counts",
     ),
-    "plan": ("central.planning.cli:command", "planning: a pass offline, alerts, proposals"),
+    "plan": (
+        "central.planning.cli:command",
+        "planning: a pass offline; alerts, proposals, transfer suggestions",
+    ),
+    "ledger": ("central.stock.cli:command", "events central refused (dead letters) and retry"),
     "sim": ("simulator.cli:command", "run a digital-twin scenario (SimPy, Monte Carlo)"),
 }
 

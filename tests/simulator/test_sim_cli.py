@@ -1,11 +1,10 @@
-"""`tallyman sim`: flags, JSON shape (DESIGN.md), report files, errors."""
+"""`tallyman sim`: flags, the JSON document (docs/simulator.md, "Output"), report files, errors."""
 
 from __future__ import annotations
 
 import json
 
-from simulator import cli
-from tallyman.launch import cli as tallyman_cli
+from tallyman.launch.cli import main
 
 KPIS = (
     "cost_per_day",
@@ -18,11 +17,9 @@ KPIS = (
 )
 
 
-def test_json_has_the_design_shape(tmp_path, capsys):
+def test_json_has_the_documented_shape(tmp_path, capsys):
     out = tmp_path / "r.json"
-    code = tallyman_cli.main(
-        ["sim", "examples/single_store.toml", "--replications", "5", "--json", str(out)]
-    )
+    code = main(["sim", "examples/single_store.toml", "--replications", "5", "--out-json", str(out)])
     assert code == 0
     doc = json.loads(out.read_text())
     for kpi in KPIS:
@@ -32,10 +29,17 @@ def test_json_has_the_design_shape(tmp_path, capsys):
     assert "cost/day" in capsys.readouterr().out, "the terminal table"
 
 
+def test_json_switch_prints_only_json_on_stdout(capsys):
+    assert main(["sim", "examples/single_store.toml", "-n", "3", "--days", "300", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["replications"] == 3 and set(doc["strategies"]) == {"none"}
+
+
 def test_network_example_with_workers_and_report(tmp_path):
     out, rep = tmp_path / "n.json", tmp_path / "report"
-    code = cli.main(
+    code = main(
         [
+            "sim",
             "examples/network/network.toml",
             "-n",
             "2",
@@ -43,7 +47,7 @@ def test_network_example_with_workers_and_report(tmp_path):
             "100",
             "--workers",
             "2",
-            "--json",
+            "--out-json",
             str(out),
             "--report",
             str(rep),
@@ -63,34 +67,56 @@ def test_network_example_with_workers_and_report(tmp_path):
     assert "Loses least: `backup_supplier`" in summary and "![on_hand](on_hand.png)" in summary
 
 
-def test_flags_override_the_scenario(tmp_path):
-    out = tmp_path / "r.json"
-    cli.main(
-        [
-            "examples/single_store.toml",
-            "-n",
-            "3",
-            "--seed",
-            "9",
-            "--days",
-            "300",
-            "--strategies",
-            "none",
-            "--json",
-            str(out),
-            "-q",
-        ]
-    )
-    doc = json.loads(out.read_text())
+def test_flags_override_the_scenario(capsys):
+    args = ["examples/single_store.toml", "-n", "3", "--seed", "9", "--days", "300"]
+    assert main(["sim", *args, "--strategies", "none", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
     assert (doc["replications"], doc["seed"], doc["days"]) == (3, 9, 300)
 
 
-def test_bad_input_exits_2_with_a_reason(tmp_path, capsys):
+def _one_error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[0].startswith("tallyman: ") and "Traceback" not in "\n".join(err), err
+    return err[0]
+
+
+def test_bad_input_is_one_line_with_a_reason(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text(
         '[[site]]\nid = "X"\nsource = "NOWHERE"\n[[sku]]\nid = "A"\ndemand = {mean = 1}\n'
     )
-    assert cli.main([str(bad), "-q"]) == 2
-    assert "NOWHERE" in capsys.readouterr().err
-    assert cli.main([str(tmp_path / "missing.toml")]) == 2
-    assert cli.main(["examples/single_store.toml", "--strategies", "teleport"]) == 2
+    assert main(["sim", str(bad), "-q"]) == 1
+    assert "NOWHERE" in _one_error_line(capsys)
+    assert main(["sim", str(tmp_path / "missing.toml")]) == 1
+    assert "missing.toml: no such file" in _one_error_line(capsys)
+    assert main(["sim", "examples/single_store.toml", "--strategies", "teleport"]) == 2
+    line = _one_error_line(capsys)
+    assert "teleport" in line and "transshipment" in line, "the known strategies are listed"
+    assert main(["sim", "examples/single_store.toml", "--days", "50"]) == 1
+    assert "warm-up" in _one_error_line(capsys)
+
+
+def test_a_misspelt_key_stops_the_run(tmp_path, capsys):
+    text = open("examples/single_store.toml").read().replace("policy =", "polcy =")
+    (tmp_path / "typo.toml").write_text(text)
+    assert main(["sim", str(tmp_path / "typo.toml"), "-q"]) == 1
+    line = _one_error_line(capsys)
+    assert "typo.toml" in line and "'polcy'" in line
+
+
+def test_errors_show_scenario_text_as_written(tmp_path, capsys):
+    """Brackets in a message (a TOML table name, a site id) are not eaten as markup."""
+    bad = tmp_path / "lanes.toml"
+    bad.write_text(
+        '[[supplier]]\nid = "S1"\n[[site]]\nid = "[B2]"\nsource = "S1"\n'
+        '[[sku]]\nid = "A"\ndemand = {mean = 1}\n[[lane]]\nto = "[B2]"\ndays = 1\n'
+    )
+    assert main(["sim", str(bad)]) == 1
+    assert "[[lane]] #1: missing `from`" in _one_error_line(capsys)
+
+
+def test_scenario_names_print_as_written(tmp_path, capsys):
+    text = open("examples/single_store.toml").read().replace("[run]", '[run]\nname = "[b]ig"')
+    (tmp_path / "named.toml").write_text(text)
+    assert main(["sim", str(tmp_path / "named.toml"), "-n", "2", "--days", "100"]) == 0
+    assert "[b]ig:" in capsys.readouterr().out

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from simulator import strategies
 from simulator.engine import policies
 from simulator.engine.network import compile_network
 from simulator.scenario import loader as scenario
 from simulator.scenario.loader import ScenarioError
+from tallyman.config import ConfigError
 
 
 def _doc(**over) -> dict:
@@ -134,7 +136,72 @@ def test_explicit_lane_overrides_the_derived_one():
 )
 def test_errors_say_what_and_where(over, message):
     with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace("*", r"\*")):
+        strategies.check(scenario.parse(_doc(**over)))
+
+
+def test_a_misspelt_key_is_refused_with_the_key_and_the_file(tmp_path):
+    """`polcy =` for `policy =` used to leave the SKU on the default policy without a word."""
+    path = tmp_path / "typo.toml"
+    path.write_text(
+        '[[supplier]]\nid = "S1"\n[[site]]\nid = "T"\nsource = "S1"\n'
+        '[[sku]]\nid = "A"\ndemand = {mean = 1}\npolcy = {kind = "base_stock", S = 4}\n'
+    )
+    with pytest.raises(ConfigError) as err:
+        scenario.load(path)
+    msg = str(err.value)
+    assert str(path) in msg and "[[sku]] #1 (A)" in msg and "'polcy'" in msg
+    assert "policy" in msg, "the valid keys are listed"
+
+
+@pytest.mark.parametrize(
+    ("over", "where", "key"),
+    [
+        ({"run": {"day": 10}}, "[run]", "day"),
+        ({"costs": {"holdng": 1}}, "[costs]", "holdng"),
+        ({"network": {"dc_day": 1}}, "[network]", "dc_day"),
+        ({"suppliers_csv": "x.csv"}, "top level", "suppliers_csv"),
+        ({"supplier": [{"id": "S1", "lead": 2}]}, "[[supplier]] #1 (S1)", "lead"),
+        ({"site": [{"id": "T", "source": "S1", "scale": 2}]}, "[[site]] #1 (T)", "scale"),
+        (
+            {"sku": [{"id": "A", "demand": {"mean": 1, "std": 2}}]},
+            "[[sku]] #1 (A): `demand`",
+            "std",
+        ),
+        (
+            {"sku": [{"id": "A", "demand": {"mean": 1}, "promotions": [{"start": 1, "day": 2}]}]},
+            "`promotions`",
+            "day",
+        ),
+        (
+            {"supplier": [{"id": "S1", "lead_time": {"dist": "poisson", "mu": 3}}]},
+            "`lead_time`",
+            "mu",
+        ),
+        ({"lane": [{"from": "S1", "to": "T", "days": 1, "dayz": 2}]}, "[[lane]] #1", "dayz"),
+        ({"disruption": [{"supplier": "S1", "start": 1, "dys": 3}]}, "[[disruption]] #1", "dys"),
+        (
+            {"disruption": [{"supplier": "S1", "markov": {"alpha": 0.1, "beta": 0.2, "g": 1}}]},
+            "`markov`",
+            "g",
+        ),
+        ({"live": {"lookback": 7}}, "[live]", "lookback"),
+        ({"defaults": {"site": {"kind": "store", "sclae": 1}}}, "[defaults.site]", "sclae"),
+        ({"defaults": {"store": {}}}, "[defaults]", "store"),
+    ],
+)
+def test_every_table_refuses_unknown_keys(over, where, key):
+    with pytest.raises(ConfigError) as err:
         scenario.parse(_doc(**over))
+    assert where in str(err.value) and repr(key) in str(err.value)
+
+
+def test_csv_columns_are_checked_like_keys(tmp_path):
+    (tmp_path / "skus.csv").write_text("id,demand.mean,polcy.kind\nA,1,base_stock\n")
+    (tmp_path / "s.toml").write_text(
+        'skus = "skus.csv"\n[[supplier]]\nid = "S1"\n[[site]]\nid = "T"\nsource = "S1"\n'
+    )
+    with pytest.raises(ScenarioError, match=r"s.toml: skus.csv:2: unknown key 'polcy'"):
+        scenario.load(tmp_path / "s.toml")
 
 
 def test_csv_cells_are_typed_and_nested(tmp_path):

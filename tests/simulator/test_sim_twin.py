@@ -10,8 +10,9 @@ import pytest
 import simpy
 from sim_helpers import two_stores
 
+from simulator import strategies
 from simulator.engine import kernel
-from simulator.engine.events import Phase, at
+from simulator.engine.events import Phase, PhasedEnvironment, at
 from simulator.engine.network import compile_network
 from simulator.engine.twin import Twin
 from simulator.montecarlo import runner
@@ -38,7 +39,7 @@ def _doc(**over) -> dict:
 
 
 def test_same_day_events_run_in_phase_order_not_creation_order():
-    env = simpy.Environment()
+    env = PhasedEnvironment()
     seen = []
 
     def proc(phase):
@@ -51,10 +52,16 @@ def test_same_day_events_run_in_phase_order_not_creation_order():
     assert seen == sorted(Phase)
 
 
+def test_phases_need_the_phased_environment():
+    """A plain SimPy environment would silently run same-day events in creation order."""
+    with pytest.raises(TypeError, match="PhasedEnvironment"):
+        at(simpy.Environment(), 3, Phase.REVIEW)
+
+
 def test_zero_lead_time_delivery_is_on_hand_before_that_days_demand():
     sc = scenario.parse(_doc(run={"days": 1, "warmup": 0, "replications": 1, "seed": 2}))
     sc = replace(sc, initial=InitialState(stock={("STORE1", "A"): 0}))
-    twin = Twin(compile_network(sc), "none", 0)
+    twin = Twin(compile_network(sc))
     twin.run()
     demand, filled = twin.tot[kernel.T_DEMAND], twin.tot[kernel.T_FILLED]
     assert demand > 0
@@ -63,7 +70,7 @@ def test_zero_lead_time_delivery_is_on_hand_before_that_days_demand():
 
 def test_an_order_with_lead_time_L_is_on_hand_at_the_start_of_day_t_plus_L():
     sc = scenario.parse(_doc(supplier=[{"id": "S1", "lead_time": 3}]))
-    twin = Twin(compile_network(sc), "none", 0)
+    twin = Twin(compile_network(sc))
     landed = []
     real = twin.receive
 
@@ -84,7 +91,7 @@ def test_strategies_face_identical_demand():
     net = compile_network(sc)
     demand = {}
     for name in ("none", "transshipment", "rebalance", "backup_supplier"):
-        twin = Twin(net, name, rep=3)
+        twin = Twin(net, strategies.for_scenario(sc, name), rep=3)
         twin.run()
         demand[name] = twin.tot[kernel.T_DEMAND]
     assert len(set(demand.values())) == 1, demand
@@ -151,7 +158,7 @@ def test_port_closure_holds_shipments_until_it_reopens():
         lane=[{"from": "S1", "to": "STORE1", "days": 2, "port": "P1"}],
         disruption=[{"port": "P1", "start": 20, "days": 5}],
     )
-    twin = Twin(compile_network(scenario.parse(doc)), "none", 0)
+    twin = Twin(compile_network(scenario.parse(doc)))
     landed = []
     real = twin.receive
     twin.receive = lambda s, q, lat: (landed.append(twin.env.now), real(s, q, lat))
@@ -166,7 +173,7 @@ def test_markov_supply_is_down_alpha_over_alpha_plus_beta_of_the_time():
         run={"days": 6000, "warmup": 0, "replications": 1, "seed": 9},
         disruption=[{"supplier": "S1", "markov": {"alpha": 0.05, "beta": 0.2}}],
     )
-    twin = Twin(compile_network(scenario.parse(doc)), "none", 0)
+    twin = Twin(compile_network(scenario.parse(doc)))
     down = []
 
     def watch():
@@ -224,7 +231,7 @@ def test_supplier_reliability_makes_some_shipments_late():
         supplier=[{"id": "S1", "lead_time": 4, "reliability": 0.8, "late_days": 5}],
         run={"days": 5000, "warmup": 0, "replications": 1, "seed": 1},
     )
-    twin = Twin(compile_network(scenario.parse(doc)), "none", 0)
+    twin = Twin(compile_network(scenario.parse(doc)))
     lead = twin._lead[int(twin.net.primary_lane[0])]
     assert set(np.unique(lead)) == {4, 9}
     assert np.mean(lead == 9) == pytest.approx(0.2, abs=0.02)
@@ -234,7 +241,7 @@ def test_stock_is_conserved_through_a_dc():
     """Everything a store has on order is either owed by its DC or on a truck to it."""
     sc = scenario.load("examples/network/network.toml")
     sc = replace(sc, run=replace(sc.run, days=80, warmup=0))
-    twin = Twin(compile_network(sc), "rebalance", 0)
+    twin = Twin(compile_network(sc), strategies.for_scenario(sc, "rebalance"))
     twin.run()
     in_transit = np.zeros_like(twin.pipe)
     for lane, carrier in twin._carriers.items():
@@ -262,6 +269,6 @@ def test_rebalance_levels_days_of_cover():
     }
     sc = scenario.parse(doc)
     sc = replace(sc, initial=InitialState(stock={("A", "X"): 80, ("B", "X"): 0}))
-    twin = Twin(compile_network(sc), "rebalance", 0)
+    twin = Twin(compile_network(sc), strategies.for_scenario(sc, "rebalance"))
     twin.run()
     assert twin.il[:, 0].tolist() == [20, 60], "B sells 3× what A does, so holds 3× the stock"

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from central.access import tokens as auth
-from central.http import stock_api as api
-from central.http.app import create_app, load_state, start_ingest
+from central.http.app import create_app
+from central.lifecycle import load_state, start, stop
 from central.stock import ledger
 from tallyman import wire
 from tests.helpers import wait_for  # noqa: F401
@@ -69,7 +69,7 @@ class Central:
         wf = self.state.workflows
 
         def done() -> bool:
-            conn = wf.store.conn()
+            conn = self.state.storage.reader()
             pending = conn.execute(
                 "SELECT count(*) FROM wf_outbox WHERE status = 'pending'"
             ).fetchone()[0]
@@ -106,31 +106,12 @@ def central(broker, catalogue):
     }
     conn.close()
     state = load_state(str(catalogue))
-    start_ingest(state, broker.central_url)
+    start(state, broker.central_url)
     assert state.bus.wait_connected(10)
     app = create_app(state)
     central = Central(state, app.test_client(), tokens)
     yield central
-    state.bus.stop()
-    state.ingest.stop()
-    state.workflows.stop()
-    planning = getattr(state, "planning", None)
-    if planning is not None:
-        planning.stop()
-        # PlanningService.stop leaves its connections open, and one open connection keeps every
-        # closed connection's file handles to the same ledger open too (SQLite defers closing
-        # them while the inode has locks): hundreds of tests would run paho out of select()'s
-        # 1024 descriptors. Close them once its threads are gone.
-        if not any(t.is_alive() for t in getattr(planning, "_threads", [])):
-            for name in ("_conn", "_pass_conn"):
-                conn = getattr(planning, name, None)
-                if conn is not None:
-                    conn.close()
-    state.ingest.conn.close()  # Ingest.stop leaves it open; hundreds of tests run out of fds
-    reader = getattr(api._local, "conn", None)  # the API's per-thread read connection
-    if reader is not None:
-        reader.close()
-        api._local.conn = None
+    stop(state)
     central.state = central.client = None
     del state, app
     gc.collect()  # services hold reference cycles: free their connections now, not later

@@ -11,7 +11,8 @@ import urllib.request
 import pytest
 from werkzeug.serving import make_server
 
-from central.http.app import create_app, load_state
+from central.http.app import create_app
+from central.lifecycle import load_state, stop
 from tests.workflows.conftest import wait_for
 
 CLIENTS = 50
@@ -114,7 +115,7 @@ def test_50_clients_race_for_the_last_10_units(central, round_):
     assert min(seen_available) >= 0
     row = c.stock("A1", site="DC1")
     assert (row["on_hand"], row["reserved"], row["available"]) == (10, 10, 0)
-    conn = c.state.workflows.store.conn()
+    conn = c.state.storage.reader()
     assert conn.execute("SELECT sum(qty) FROM reservations WHERE status = 'active'").fetchone() == (
         10,
     )
@@ -222,4 +223,4 @@ def test_reservations_survive_a_restart(central):
     row = state.engine.cells(None, None)
     reserved = {(i, loc): r for i, loc, _, r, _, _ in row}
     assert reserved[(1, 1)] == 6
-    state.workflows.stop()
+    stop(state)

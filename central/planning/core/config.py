@@ -3,7 +3,8 @@
 Why per category: a planner thinks in categories ("fresh drink ingredients keep 48 hours of
 cover", "electronics run at 98 % service"), not per SKU. Every SKU inherits the category's
 settings, the category inherits `[policy]` defaults, and the defaults below are what a retailer
-with no configuration gets. Configuration is TOML (stdlib `tomllib`), e.g.::
+with no configuration gets. Configuration is TOML, read with Tallyman's one loader
+(`tallyman.config`: unknown keys refused with the key and the file named), e.g.::
 
     [forecast]
     holdout_days = 28
@@ -36,13 +37,15 @@ central's item master; the category values here are their defaults.
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tallyman.config import ConfigError, build, check_keys, field_names, read_toml
 
 SAFETY_STOCK_METHODS = ("service", "cover", "seasonal")
 POLICY_KINDS = ("rop_eoq", "order_up_to", "min_max")
@@ -185,61 +188,94 @@ class PlanningConfig:
         return [self.policy_for(n) for n in names]
 
 
-def _policy_from(d: dict[str, Any], base: CategoryPolicy) -> CategoryPolicy:
-    known = {f.name for f in fields(CategoryPolicy)}
-    unknown = set(d) - known - {"category"}
-    if unknown:
-        raise ValueError(f"unknown policy keys: {sorted(unknown)}")
-    return replace(base, **{k: v for k, v in d.items() if k in known})
+#: Top-level keys of the planning core's TOML (at the top of the file or under `[planning]`).
+CONFIG_KEYS = frozenset({"policy", "forecast", "transfers", "kpi_weeks", "dow_weeks"})
 
 
-def _tuples(v: Any) -> tuple:
-    return tuple(tuple(x) if isinstance(x, list) else x for x in v)
+@dataclass(frozen=True)
+class _Weeks:
+    """The top-level scalars of the planning TOML (typed like every other key)."""
+
+    kpi_weeks: int = PlanningConfig.kpi_weeks
+    dow_weeks: int = PlanningConfig.dow_weeks
 
 
-def _as_date(v: Any) -> date | None:
-    if v is None or isinstance(v, date):
-        return v
-    return date.fromisoformat(str(v))
+def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where}: {key} must be a table, got {value!r}")
+    return dict(value)
 
 
-def parse_config(data: dict[str, Any]) -> PlanningConfig:
-    """Build a PlanningConfig from parsed TOML; unknown keys are errors (typos must not pass)."""
-    known_top = {"policy", "forecast", "transfers", "kpi_weeks", "dow_weeks"}
-    if set(data) - known_top:
-        raise ValueError(f"unknown planning config sections: {sorted(set(data) - known_top)}")
-    pol = data.get("policy", {})
-    defaults = _policy_from(pol, CategoryPolicy())
-    cats = {name: _policy_from(v, defaults) for name, v in pol.get("category", {}).items()}
-    fc_raw = dict(data.get("forecast", {}))
-    fk = {f.name for f in fields(ForecastConfig)}
-    if set(fc_raw) - fk:
-        raise ValueError(f"unknown forecast keys: {sorted(set(fc_raw) - fk)}")
-    for key in ("ma_windows", "ses_alphas", "holt", "holt_winters", "tsb"):
-        if key in fc_raw:
-            fc_raw[key] = _tuples(fc_raw[key])
-    fc = ForecastConfig(**fc_raw)
-    tr_raw = dict(data.get("transfers", {}))
-    rules = []
-    for r in tr_raw.pop("freeze", []):
-        r = dict(r)
-        for key in ("categories", "skus", "sites"):
-            if key in r:
-                r[key] = tuple(r[key])
-        r["start"], r["end"] = _as_date(r.get("start")), _as_date(r.get("end"))
-        rules.append(FreezeRule(**r))
-    tr = TransferConfig(**tr_raw, freeze=tuple(rules))
-    extra = {k: data[k] for k in ("kpi_weeks", "dow_weeks") if k in data}
-    return PlanningConfig(defaults=defaults, categories=cats, forecast=fc, transfers=tr, **extra)
+def _category(base: CategoryPolicy, data: Any, where: str) -> CategoryPolicy:
+    """A category's policy: its own keys over the `[policy]` defaults."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected a table, got {data!r}")
+    check_keys(data, field_names(CategoryPolicy), where)
+    return build(CategoryPolicy, {**asdict(base), **data}, where)
+
+
+def _as_date(value: Any, where: str) -> date | None:
+    """TOML dates come as dates (`2025-11-24`) or as ISO strings (`"2025-11-24"`)."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}: expected a date like 2025-11-24, got {value!r}") from None
+
+
+def _transfers(data: dict[str, Any], where: str) -> TransferConfig:
+    rules = data.get("freeze", [])
+    if isinstance(rules, list):
+        dated = []
+        for i, rule in enumerate(rules):
+            if isinstance(rule, Mapping):
+                rule = dict(rule)
+                for key in ("start", "end"):
+                    if key in rule:
+                        rule[key] = _as_date(rule[key], f"{where}.freeze[{i}].{key}")
+            dated.append(rule)
+        data = {**data, "freeze": dated}
+    return build(TransferConfig, data, where)
+
+
+def parse_config(data: Mapping[str, Any], where: str = "planning settings") -> PlanningConfig:
+    """Build a PlanningConfig from parsed TOML with the one loader's rules (tallyman.config):
+    unknown keys and values of the wrong type are refused, naming `where` (the file) and the
+    table, because a typo in a threshold must not pass silently."""
+    check_keys(data, CONFIG_KEYS, where)
+    pol = _table(data, "policy", where)
+    check_keys(pol, field_names(CategoryPolicy) | {"category"}, f"{where} [policy]")
+    cats = pol.pop("category", {})
+    if not isinstance(cats, Mapping):
+        raise ConfigError(f"{where} [policy]: category must be a table of categories")
+    defaults = build(CategoryPolicy, pol, f"{where} [policy]")
+    categories = {
+        str(name): _category(defaults, v, f"{where} [policy.category.{name}]")
+        for name, v in cats.items()
+    }
+    forecast = build(ForecastConfig, _table(data, "forecast", where), f"{where} [forecast]")
+    transfers = _transfers(_table(data, "transfers", where), f"{where} [transfers]")
+    weeks = build(_Weeks, {k: data[k] for k in ("kpi_weeks", "dow_weeks") if k in data}, where)
+    return PlanningConfig(
+        defaults=defaults,
+        categories=categories,
+        forecast=forecast,
+        transfers=transfers,
+        kpi_weeks=weeks.kpi_weeks,
+        dow_weeks=weeks.dow_weeks,
+    )
 
 
 def load_config(path: str | Path | None) -> PlanningConfig:
     """Read a planning TOML file (a `[planning]` table inside a bigger file works too)."""
     if path is None:
         return PlanningConfig()
-    with open(path, "rb") as fh:
-        data = tomllib.load(fh)
-    return parse_config(data.get("planning", data))
+    data = read_toml(path)
+    if "planning" in data:
+        return parse_config(data["planning"], f"{path} [planning]")
+    return parse_config(data, str(path))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .alerts import AlertBook, AlertChanges, alert_position, tiers
-from .config import PlanningConfig, category_arrays
+from .config import CategoryArrays, PlanningConfig, category_arrays
 from .forecast import ForecastResult, forecast_history
 from .history import History, HistorySummary, day_date, inbound_over, stock_ages, summarise, weekday
 from .kpis import KpiTable, compute_kpis
@@ -87,8 +87,37 @@ class PlanResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _series_param(values: np.ndarray, cat_of_series: np.ndarray) -> np.ndarray:
-    return values[cat_of_series]
+@dataclass
+class _Series:
+    """Per-series parameters from categories and master data (series = sku × n_sites + site)."""
+
+    sku_of: np.ndarray  # int64 SKU index
+    cat: np.ndarray  # int64 category index
+    unit_cost: np.ndarray
+    supplier: np.ndarray  # int64; -1: none
+    lead: np.ndarray  # days: the supplier's, else the category default
+    lead_sd: np.ndarray | float
+    review: np.ndarray
+
+
+@dataclass
+class _Positions:
+    available: np.ndarray  # on hand − reserved
+    alert: np.ndarray  # available + due within the lead time
+    inventory: np.ndarray  # available + everything on order or in transit
+
+
+class _Laps:
+    """Seconds per stage of a pass, as `PlanResult.timings` reports them."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = now - self._t
+        self._t = now
 
 
 def plan(
@@ -102,166 +131,39 @@ def plan(
     """Run the whole planning pass. With an AlertBook, alerts are updated in it and the
     changes returned (`alert_changes`); without, tiers are computed from scratch."""
     cfg = config or PlanningConfig()
-    n_sites = network.n_sites
     n = network.n_series
     if history.n_series != n:
         raise ValueError("history and network disagree on the number of series")
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal t
-        now_t = time.perf_counter()
-        timings[name] = now_t - t
-        t = now_t
-
-    # forecast and history figures
+    lap = _Laps()
     fc = forecast_history(history, cfg.forecast)
     lap("forecast")
     kpi_days = 7 * (cfg.kpi_weeks - 1) + int(weekday(history.today)) + 1
     summ = summarise(history, period_days=kpi_days, dow_weeks=cfg.dow_weeks)
     lap("history_summary")
-
-    # per-series parameters from categories and master data
     ca = category_arrays(cfg, network.category_names)
-    sku_of = np.arange(n) // n_sites
-    cat = np.asarray(network.sku_category, np.int64)[sku_of]
-    unit_cost = np.asarray(network.sku_unit_cost, np.float64)[sku_of]
-    sup = np.asarray(network.sku_supplier, np.int64)[sku_of]
-    sup_lead = np.asarray(network.supplier_lead_days, np.float64)
-    lead = _series_param(ca.lead_days, cat)
-    if sup_lead.size:
-        known = (sup >= 0) & np.isfinite(sup_lead[np.maximum(sup, 0)])
-        lead = np.where(known, sup_lead[np.maximum(sup, 0)], lead)
-    lead_sd = 0.0
-    if network.supplier_lead_sd is not None and sup_lead.size:
-        sd = np.asarray(network.supplier_lead_sd, np.float64)[np.maximum(sup, 0)]
-        lead_sd = np.where(sup >= 0, np.nan_to_num(sd), 0.0)
-    review = _series_param(ca.review_days, cat)
+    ser = _series(network, ca)
     rate = fc.demand_over(7.0) / 7.0
-    prot_demand = fc.demand_over(lead + review)
-    pol = compute_policy(
-        rate=rate,
-        protection_demand=prot_demand,
-        sigma=fc.sigma,
-        dow_var=summ.dow_var,
-        first_weekday=int(weekday(history.today + 1)),
-        lead_days=lead,
-        lead_sd=lead_sd,
-        review_days=review,
-        z=_series_param(z_value(ca.service_level), cat),
-        ss_method=_series_param(ca.ss_method, cat),
-        cover_days=_series_param(ca.cover_days, cat),
-        order_cost=_series_param(ca.order_cost, cat),
-        holding_rate=_series_param(ca.holding_rate, cat),
-        unit_cost=unit_cost,
-    )
+    pol = _policy(fc, summ, history.today, ser, ca, rate)
     lap("policy")
-
-    # positions and alerts
-    available = np.asarray(stock.on_hand, np.float64) - np.asarray(stock.reserved, np.float64)
-    due = stock.due_within_lead
-    if due is None:
-        due = np.asarray(stock.on_order, np.float64) + np.asarray(stock.in_transit, np.float64)
-    apos = alert_position(stock.on_hand, stock.reserved, due)
-    ip = inventory_position(available, stock.on_order, stock.in_transit)
-    thresholds = (
-        _series_param(ca.yellow, cat),
-        _series_param(ca.orange, cat),
-        _series_param(ca.red, cat),
-        _series_param(ca.hysteresis, cat),
-    )
-    changes = None
-    if book is not None:
-        book.set_thresholds(*thresholds)
-        changes = book.update(np.arange(n), apos, pol.safety_stock, now)
-        cur_tiers = book.tier
-    else:
-        cur_tiers = tiers(apos, pol.safety_stock, np.zeros(n, np.int8), *thresholds)
+    pos = _positions(stock)
+    cur_tiers, changes = _alerts(pos.alert, pol.safety_stock, ca, ser, book, now)
     lap("alerts")
-
-    # transfers before purchases
-    suggestions = None
-    pin = pout = 0.0
-    if network.lanes is not None and n_sites > 1:
-        is_dc = np.zeros(n_sites, np.bool_) if network.site_is_dc is None else network.site_is_dc
-        masks = freeze_masks(
-            cfg.transfers.freeze,
-            day_date(history.today),
-            sku_names=network.sku_names,
-            sku_category=network.sku_category,
-            category_names=network.category_names,
-            sku_unit_cost=network.sku_unit_cost,
-            site_names=network.site_names,
-            site_is_dc=is_dc,
-        )
-        suggestions = suggest_transfers(
-            n_sites=n_sites,
-            available=available,
-            alert_pos=apos,
-            position=ip,
-            safety_stock=pol.safety_stock,
-            target=pol.order_up_to,
-            rate=rate,
-            purchase_lead=lead,
-            sku_unit_cost=network.sku_unit_cost,
-            lanes=network.lanes,
-            config=cfg.transfers,
-            freeze=masks,
-        )
-        pin, pout = suggestions.planned(n)
+    suggestions = _transfers(history, network, cfg, pos, pol, rate, ser)
+    pin, pout = (0.0, 0.0) if suggestions is None else suggestions.planned(n)
     lap("transfers")
-
-    # purchase proposals on the position including planned transfers
-    pack = _series_param(ca.pack_size, cat)
-    if network.sku_pack_size is not None:
-        own = np.asarray(network.sku_pack_size, np.float64)[sku_of]
-        pack = np.where(own > 0, own, pack)
-    moq = _series_param(ca.moq, cat)
-    if network.sku_moq is not None:
-        own = np.asarray(network.sku_moq, np.float64)[sku_of]
-        moq = np.where(own > 0, own, moq)
-    props = propose(
-        kind=_series_param(ca.policy, cat),
-        available=available + pin - pout,
-        position=ip + pin - pout,
-        reorder_point=pol.reorder_point,
-        lot=pol.eoq,
-        order_up_to=pol.order_up_to,
-        min_level=pol.min_level,
-        max_level=pol.max_level,
-        pack_size=pack,
-        moq=moq,
-        supplier=sup,
-        unit_cost=unit_cost,
-    )
+    props = _proposals(network, ca, ser, pos, pol, pin, pout)
     lap("proposals")
-
-    # slow movers
     mean_age, band_qty = stock_ages(history, stock.on_hand)
-    slow = find_slow_movers(
-        n_sites=n_sites,
-        on_hand=stock.on_hand,
-        unit_cost=unit_cost,
-        days_since_demand=summ.days_since_demand,
-        velocity_recent=summ.velocity_recent,
-        velocity_base=summ.velocity_base,
-        stock_age=mean_age,
-        rate=rate,
-        slow_days=_series_param(ca.slow_days, cat),
-        velocity_drop_min=_series_param(ca.velocity_drop, cat),
-        min_stock_age=_series_param(ca.min_stock_age_days, cat),
-    )
+    slow = _slow_movers(network, ca, ser, stock, summ, mean_age, rate)
     lap("slow_movers")
-
     kpis = compute_kpis(
-        n_sites=n_sites,
+        n_sites=network.n_sites,
         site_names=network.site_names,
         category_names=network.category_names,
         sku_category=network.sku_category,
-        unit_cost=unit_cost,
+        unit_cost=ser.unit_cost,
         on_hand=np.asarray(stock.on_hand, np.float64),
-        available=available,
+        available=pos.available,
         rate=rate,
         sold=summ.sold,
         outbound=summ.outbound,
@@ -278,10 +180,10 @@ def plan(
         forecast=fc,
         summary=summ,
         policy=pol,
-        lead_days=lead,
-        available=available,
-        alert_position=apos,
-        inventory_position=ip,
+        lead_days=ser.lead,
+        available=pos.available,
+        alert_position=pos.alert,
+        inventory_position=pos.inventory,
         tiers=cur_tiers,
         alert_changes=changes,
         transfers=suggestions,
@@ -289,7 +191,194 @@ def plan(
         slow_movers=slow,
         stock_age=mean_age,
         kpis=kpis,
-        timings=timings,
+        timings=lap.timings,
+    )
+
+
+def _series(network: Network, ca: CategoryArrays) -> _Series:
+    """Each series' category, cost, supplier and lead time (the supplier's when master data
+    knows it, else the category's)."""
+    sku_of = np.arange(network.n_series) // network.n_sites
+    cat = np.asarray(network.sku_category, np.int64)[sku_of]
+    sup = np.asarray(network.sku_supplier, np.int64)[sku_of]
+    sup_lead = np.asarray(network.supplier_lead_days, np.float64)
+    lead = ca.lead_days[cat]
+    if sup_lead.size:
+        known = (sup >= 0) & np.isfinite(sup_lead[np.maximum(sup, 0)])
+        lead = np.where(known, sup_lead[np.maximum(sup, 0)], lead)
+    lead_sd: np.ndarray | float = 0.0
+    if network.supplier_lead_sd is not None and sup_lead.size:
+        sd = np.asarray(network.supplier_lead_sd, np.float64)[np.maximum(sup, 0)]
+        lead_sd = np.where(sup >= 0, np.nan_to_num(sd), 0.0)
+    return _Series(
+        sku_of=sku_of,
+        cat=cat,
+        unit_cost=np.asarray(network.sku_unit_cost, np.float64)[sku_of],
+        supplier=sup,
+        lead=lead,
+        lead_sd=lead_sd,
+        review=ca.review_days[cat],
+    )
+
+
+def _policy(
+    fc: ForecastResult,
+    summ: HistorySummary,
+    today: int,
+    ser: _Series,
+    ca: CategoryArrays,
+    rate: np.ndarray,
+) -> PolicyResult:
+    """Safety stock, reorder point, order quantities from the forecast over lead + review."""
+    cat = ser.cat
+    return compute_policy(
+        rate=rate,
+        protection_demand=fc.demand_over(ser.lead + ser.review),
+        sigma=fc.sigma,
+        dow_var=summ.dow_var,
+        first_weekday=int(weekday(today + 1)),
+        lead_days=ser.lead,
+        lead_sd=ser.lead_sd,
+        review_days=ser.review,
+        z=z_value(ca.service_level)[cat],
+        ss_method=ca.ss_method[cat],
+        cover_days=ca.cover_days[cat],
+        order_cost=ca.order_cost[cat],
+        holding_rate=ca.holding_rate[cat],
+        unit_cost=ser.unit_cost,
+    )
+
+
+def _positions(stock: StockState) -> _Positions:
+    available = np.asarray(stock.on_hand, np.float64) - np.asarray(stock.reserved, np.float64)
+    due = stock.due_within_lead
+    if due is None:
+        due = np.asarray(stock.on_order, np.float64) + np.asarray(stock.in_transit, np.float64)
+    return _Positions(
+        available=available,
+        alert=alert_position(stock.on_hand, stock.reserved, due),
+        inventory=inventory_position(available, stock.on_order, stock.in_transit),
+    )
+
+
+def _alerts(
+    position: np.ndarray,
+    safety_stock: np.ndarray,
+    ca: CategoryArrays,
+    ser: _Series,
+    book: AlertBook | None,
+    now: str | None,
+) -> tuple[np.ndarray, AlertChanges | None]:
+    """(tier per series, changes): updated in the book when there is one, else from scratch
+    with the thresholds as the book holds them (float32), so both ways agree."""
+    cat = ser.cat
+    thresholds = (ca.yellow[cat], ca.orange[cat], ca.red[cat], ca.hysteresis[cat])
+    if book is None:
+        as_book = (t.astype(np.float32) for t in thresholds)
+        return tiers(position, safety_stock, np.zeros(position.size, np.int8), *as_book), None
+    book.set_thresholds(*thresholds)
+    changes = book.update(np.arange(position.size), position, safety_stock, now)
+    return book.tier, changes
+
+
+def _transfers(
+    history: History,
+    network: Network,
+    cfg: PlanningConfig,
+    pos: _Positions,
+    pol: PolicyResult,
+    rate: np.ndarray,
+    ser: _Series,
+) -> TransferSuggestions | None:
+    """Transfers before purchases: surplus at one site to a site below safety stock (None
+    without lanes or with a single site)."""
+    n_sites = network.n_sites
+    if network.lanes is None or n_sites <= 1:
+        return None
+    is_dc = np.zeros(n_sites, np.bool_) if network.site_is_dc is None else network.site_is_dc
+    masks = freeze_masks(
+        cfg.transfers.freeze,
+        day_date(history.today),
+        sku_names=network.sku_names,
+        sku_category=network.sku_category,
+        category_names=network.category_names,
+        sku_unit_cost=network.sku_unit_cost,
+        site_names=network.site_names,
+        site_is_dc=is_dc,
+    )
+    return suggest_transfers(
+        n_sites=n_sites,
+        available=pos.available,
+        alert_pos=pos.alert,
+        position=pos.inventory,
+        safety_stock=pol.safety_stock,
+        target=pol.order_up_to,
+        rate=rate,
+        purchase_lead=ser.lead,
+        sku_unit_cost=network.sku_unit_cost,
+        lanes=network.lanes,
+        config=cfg.transfers,
+        freeze=masks,
+    )
+
+
+def _own_or_category(own: np.ndarray | None, sku_of: np.ndarray, default: np.ndarray):
+    """A SKU's own pack size or MOQ where master data has one (> 0), else the category's."""
+    if own is None:
+        return default
+    mine = np.asarray(own, np.float64)[sku_of]
+    return np.where(mine > 0, mine, default)
+
+
+def _proposals(
+    network: Network,
+    ca: CategoryArrays,
+    ser: _Series,
+    pos: _Positions,
+    pol: PolicyResult,
+    planned_in: np.ndarray | float,
+    planned_out: np.ndarray | float,
+) -> Proposals:
+    """Purchase proposals on the position including the planned transfers."""
+    cat = ser.cat
+    return propose(
+        kind=ca.policy[cat],
+        available=pos.available + planned_in - planned_out,
+        position=pos.inventory + planned_in - planned_out,
+        reorder_point=pol.reorder_point,
+        lot=pol.eoq,
+        order_up_to=pol.order_up_to,
+        min_level=pol.min_level,
+        max_level=pol.max_level,
+        pack_size=_own_or_category(network.sku_pack_size, ser.sku_of, ca.pack_size[cat]),
+        moq=_own_or_category(network.sku_moq, ser.sku_of, ca.moq[cat]),
+        supplier=ser.supplier,
+        unit_cost=ser.unit_cost,
+    )
+
+
+def _slow_movers(
+    network: Network,
+    ca: CategoryArrays,
+    ser: _Series,
+    stock: StockState,
+    summ: HistorySummary,
+    mean_age: np.ndarray,
+    rate: np.ndarray,
+) -> SlowMovers:
+    cat = ser.cat
+    return find_slow_movers(
+        n_sites=network.n_sites,
+        on_hand=stock.on_hand,
+        unit_cost=ser.unit_cost,
+        days_since_demand=summ.days_since_demand,
+        velocity_recent=summ.velocity_recent,
+        velocity_base=summ.velocity_base,
+        stock_age=mean_age,
+        rate=rate,
+        slow_days=ca.slow_days[cat],
+        velocity_drop_min=ca.velocity_drop[cat],
+        min_stock_age=ca.min_stock_age_days[cat],
     )
 
 

@@ -93,6 +93,82 @@ def freeze_masks(
 
 
 @njit(cache=True)
+def _balances(base, available, alert_pos, position, safety_stock, target, rate, surplus_cover,
+              surplus, need, urgency):  # fmt: skip
+    """Surplus, need and urgency (position / safety stock) of each site of the SKU whose
+    series start at `base`; returns (some site has surplus, some site needs stock)."""
+    any_s = False
+    any_d = False
+    for j in range(surplus.shape[0]):
+        i = base + j
+        surplus[j] = 0.0
+        need[j] = 0.0
+        urgency[j] = 0.0
+        r = rate[i]
+        a = available[i]
+        if a > 0 and (r <= 0 or a > surplus_cover * r):
+            keep = max(target[i], surplus_cover * r)
+            surplus[j] = np.floor(max(a - keep, 0.0))
+            any_s |= surplus[j] > 0
+        if safety_stock[i] > 0 and alert_pos[i] < safety_stock[i]:
+            need[j] = np.floor(max(target[i] - position[i], 0.0))
+            urgency[j] = alert_pos[i] / safety_stock[i]
+            any_d |= need[j] > 0
+    return any_s, any_d
+
+
+@njit(cache=True)
+def _by_urgency(urgency, order):
+    """Site numbers into `order`, most urgent first (insertion sort: a handful of sites, and
+    np.argsort is slow to compile)."""
+    n_sites = urgency.shape[0]
+    for j in range(n_sites):
+        order[j] = j
+    for j in range(1, n_sites):
+        x = order[j]
+        p = j - 1
+        while p >= 0 and urgency[order[p]] > urgency[x]:
+            order[p + 1] = order[p]
+            p -= 1
+        order[p + 1] = x
+
+
+@njit(cache=True)
+def _frozen(k, src, dst, freeze_sku, freeze_lane):
+    """Whether some freeze rule forbids moving SKU k from site src to site dst."""
+    for rr in range(freeze_sku.shape[0]):  # noqa: SIM110 - a loop compiles; any(genexpr) not
+        if freeze_sku[rr, k] and freeze_lane[rr, src, dst]:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _best_source(k, dst, surplus, lane_days, lane_cost, max_days, max_cost, wait, freeze_sku,
+                 freeze_lane):  # fmt: skip
+    """The site with surplus that serves `dst` cheapest (cost + wait × lane days) over an
+    eligible lane: it exists, is not frozen, takes at most `max_days` and costs at most
+    `max_cost` per unit. -1 when there is none."""
+    best = -1
+    best_score = np.inf
+    for s in range(surplus.shape[0]):
+        if s == dst or surplus[s] <= 0:
+            continue
+        days = lane_days[s, dst]
+        cost = lane_cost[s, dst]
+        if not (np.isfinite(days) and np.isfinite(cost)):
+            continue
+        if days > max_days or cost > max_cost:
+            continue
+        if _frozen(k, s, dst, freeze_sku, freeze_lane):
+            continue
+        score = cost + wait * days
+        if score < best_score:
+            best_score = score
+            best = s
+    return best
+
+
+@njit(cache=True)
 def match_transfers(
     n_sites, available, alert_pos, position, safety_stock, target, rate, purchase_lead,
     unit_cost, lane_days, lane_cost, surplus_cover, min_days_gain, max_cost_share,
@@ -102,9 +178,7 @@ def match_transfers(
     """Greedy surplus → deficit matching per SKU (see module docstring). Per-series inputs are
     [n_skus * n_sites]; unit_cost and freeze_sku are per SKU. Returns the number of transfers
     written to the o_* arrays (capacity ≥ number of series)."""
-    n = available.shape[0]
-    n_skus = n // n_sites
-    n_rules = freeze_sku.shape[0]
+    n_skus = available.shape[0] // n_sites
     count = 0
     surplus = np.zeros(n_sites)
     need = np.zeros(n_sites)
@@ -112,65 +186,19 @@ def match_transfers(
     order = np.zeros(n_sites, np.int64)
     for k in range(n_skus):
         base = k * n_sites
-        any_s = False
-        any_d = False
-        for j in range(n_sites):
-            i = base + j
-            surplus[j] = 0.0
-            need[j] = 0.0
-            urgency[j] = 0.0
-            r = rate[i]
-            a = available[i]
-            if a > 0 and (r <= 0 or a > surplus_cover * r):
-                keep = max(target[i], surplus_cover * r)
-                surplus[j] = np.floor(max(a - keep, 0.0))
-                any_s |= surplus[j] > 0
-            if safety_stock[i] > 0 and alert_pos[i] < safety_stock[i]:
-                need[j] = np.floor(max(target[i] - position[i], 0.0))
-                urgency[j] = alert_pos[i] / safety_stock[i]
-                any_d |= need[j] > 0
+        any_s, any_d = _balances(base, available, alert_pos, position, safety_stock, target,
+                                 rate, surplus_cover, surplus, need, urgency)  # fmt: skip
         if not (any_s and any_d):
             continue
-        cap_cost = max_cost_share * unit_cost[k]
+        max_cost = max_cost_share * unit_cost[k]
         wait = day_cost_share * unit_cost[k]
-        # most urgent first (insertion sort: a handful of sites, and np.argsort is slow to
-        # compile)
-        for j in range(n_sites):
-            order[j] = j
-        for j in range(1, n_sites):
-            x = order[j]
-            p = j - 1
-            while p >= 0 and urgency[order[p]] > urgency[x]:
-                order[p + 1] = order[p]
-                p -= 1
-            order[p + 1] = x
+        _by_urgency(urgency, order)
         for jj in range(n_sites):
             d = order[jj]
-            if need[d] <= 0:
-                continue
+            max_days = purchase_lead[base + d] - min_days_gain
             while need[d] > 0:
-                best = -1
-                best_score = np.inf
-                for s in range(n_sites):
-                    if s == d or surplus[s] <= 0:
-                        continue
-                    days = lane_days[s, d]
-                    cost = lane_cost[s, d]
-                    if not (np.isfinite(days) and np.isfinite(cost)):
-                        continue
-                    if days > purchase_lead[base + d] - min_days_gain or cost > cap_cost:
-                        continue
-                    frozen = False
-                    for rr in range(n_rules):
-                        if freeze_sku[rr, k] and freeze_lane[rr, s, d]:
-                            frozen = True
-                            break
-                    if frozen:
-                        continue
-                    score = cost + wait * days
-                    if score < best_score:
-                        best_score = score
-                        best = s
+                best = _best_source(k, d, surplus, lane_days, lane_cost, max_days, max_cost,
+                                    wait, freeze_sku, freeze_lane)  # fmt: skip
                 if best < 0:
                     break
                 q = min(need[d], surplus[best])
@@ -251,7 +279,11 @@ def suggest_transfers(
     o_qty = np.empty(n, np.float64)
 
     def f64(a):
-        return np.ascontiguousarray(np.broadcast_to(np.asarray(a, np.float64), (n,)))
+        # writable and contiguous whatever came in (a scalar, a view): one compiled kernel
+        a = np.asarray(a, np.float64)
+        if a.shape != (n,):
+            a = np.broadcast_to(a, (n,)).copy()
+        return np.require(a, None, "CW")
 
     cnt = match_transfers(
         n_sites, f64(available), f64(alert_pos), f64(position), f64(safety_stock), f64(target),

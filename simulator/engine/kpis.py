@@ -1,7 +1,9 @@
 """KPI definitions, one function each, from one replication's measured-day accumulators.
 
 All KPIs cover the days after the warm-up (`measured` days) and every demand-facing SKU × site
-pair; on-hand and holding cover every site, DCs included.
+pair; on-hand and holding cover every site, DCs included. They live in the engine, beside the
+kernel whose accumulator slots they read, because a replication reports its own KPIs; the
+Monte Carlo layer only averages them.
 """
 
 from __future__ import annotations
