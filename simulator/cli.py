@@ -9,11 +9,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from simulator.strategies import available
 from tallyman.console import fail, json_option
+
+if TYPE_CHECKING:
+    from simulator.scenario.model import Scenario
 
 
 def _strategy_list(
@@ -67,7 +71,7 @@ def _strategy_list(
     "--out-json",
     metavar="PATH",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="also write the JSON document to this file",
+    help="write the JSON document to this file as well",
 )
 @click.option(
     "--report",
@@ -105,8 +109,6 @@ def command(
     from simulator.montecarlo import runner
     from simulator.output import tables
     from simulator.scenario import loader
-    from simulator.scenario.live import LiveError
-    from simulator.scenario.live import from_central as read_central
 
     try:
         sc = loader.load(scenario)
@@ -116,7 +118,7 @@ def command(
             sc = replace(sc, run=replace(sc.run, days=days))
         notes: list[str] = []
         if from_central:
-            sc, notes = read_central(sc, from_central)
+            sc, notes = _start_from_central(sc, from_central)
         res = runner.run(
             sc,
             replications=replications,
@@ -125,7 +127,7 @@ def command(
             strategies=strategies,
             progress=not quiet and sys.stderr.isatty(),
         )
-    except (ValueError, LiveError) as exc:  # ScenarioError and ConfigError are ValueErrors
+    except ValueError as exc:  # ScenarioError and ConfigError are ValueErrors
         fail(str(exc))
     res.notes += notes
     if as_json or out_json:
@@ -142,3 +144,13 @@ def command(
         files = plots.write(res, report)
         if not quiet:
             click.echo(f"report: {', '.join(str(f) for f in files)}", err=as_json)
+
+
+def _start_from_central(sc: Scenario, url: str) -> tuple[Scenario, list[str]]:
+    """The scenario restarted from central's state, and notes on what was assumed."""
+    from simulator.scenario.live import LiveError, from_central
+
+    try:
+        return from_central(sc, url)
+    except LiveError as exc:
+        fail(str(exc))

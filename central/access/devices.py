@@ -8,6 +8,7 @@ cannot speak for another. The password is shown once, inside the device's broker
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import click
 
@@ -47,7 +48,7 @@ def add(device: str, site: str, broker_dir: str, port: int, as_json: bool) -> No
     """
     from central.access.broker import BrokerDir
 
-    broker = BrokerDir(broker_dir, port=port)
+    broker = BrokerDir(Path(broker_dir), port=port)
     try:
         broker.init()
         url = broker.add_device(device, site)
@@ -70,6 +71,6 @@ def list_(broker_dir: str, as_json: bool) -> None:
     """Registered devices and their sites."""
     from central.access.broker import BrokerDir
 
-    devices = BrokerDir(broker_dir).devices()
+    devices = BrokerDir(Path(broker_dir)).devices()
     rows = [{"device": d, "site": s} for d, s in sorted(devices.items())]
     emit(rows, as_json, ("device", "site"))

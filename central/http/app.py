@@ -31,6 +31,7 @@ class CentralState:
     """Central's parts, opened by `central.lifecycle.load_state`; the ingest and the bus are
     there once `central.lifecycle.start` was given a broker."""
 
+    #: The ledger central was started on, as given (for people and tests: services use storage).
     db_path: str
     storage: Storage
     engine: StockEngine

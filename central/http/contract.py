@@ -135,7 +135,7 @@ def declared(view: Callable) -> Endpoint | None:
     return getattr(view, ATTR, None)
 
 
-# --- decoding --------------------------------------------------------------------------------------
+# --- decoding ----------------------------------------------------------------------------------
 
 NO_BODY = "send a JSON body (Content-Type: application/json)"
 

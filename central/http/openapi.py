@@ -110,9 +110,7 @@ def _operation(
     for status in spec.status:
         responses[str(status)] = {"description": HTTP_STATUS_CODES.get(status, "ok")}
         if spec.response is not None:
-            responses[str(status)]["content"] = {
-                "application/json": {"schema": ref[spec.response]}
-            }
+            responses[str(status)]["content"] = {"application/json": {"schema": ref[spec.response]}}
     refusals = set(spec.errors)
     if spec.body is not None or spec.query is not None:
         refusals.add(400)
@@ -138,6 +136,14 @@ def _query(model: type) -> list[dict[str, Any]]:
     required = set(body.get("required", ()))
     out = []
     for name, prop in body.get("properties", {}).items():
+        # a query string has no null: `str | None = None` is an optional string
+        options = [o for o in prop.pop("anyOf", ()) if o != {"type": "null"}]
+        if len(options) == 1:
+            prop.update(options[0])
+        elif options:
+            prop["anyOf"] = options
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
         param: dict[str, Any] = {"name": name, "in": "query", "required": name in required}
         if "description" in prop:
             param["description"] = prop.pop("description")

@@ -46,8 +46,10 @@ from central.planning.core import (
     PlanResult,
     StockState,
     epoch_day,
+    load_book,
     load_history,
     plan,
+    save_changes,
     schema,
 )
 from central.planning.core.config import category_arrays
@@ -336,7 +338,7 @@ class PlanningService:
             finally:
                 conn.execute("COMMIT")
             if table_exists(conn, "planning_alerts"):
-                book = AlertBook.load(conn, ix.sku_names, ix.site_names)
+                book = load_book(conn, ix.sku_names, ix.site_names)
             else:  # a read-only look at a ledger central never planned on
                 book = AlertBook(ix.sku_names, ix.site_names)
             book.set_thresholds(*thresholds(self.settings, net))
@@ -534,14 +536,14 @@ class PlanningService:
         st = self.state
         try:
             conn.execute("BEGIN IMMEDIATE")
-            st.book.save(conn, changes)
+            save_changes(conn, st.book, changes)
             if audit is not None:
                 audit(conn)
             conn.execute("COMMIT")
         except sqlite3.Error:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            st.book = AlertBook.load(conn, st.ix.sku_names, st.ix.site_names)
+            st.book = load_book(conn, st.ix.sku_names, st.ix.site_names)
             st.book.set_thresholds(*thresholds(self.settings, st.net))
             raise
         if isinstance(changes, AlertChanges):

@@ -11,7 +11,8 @@ import numpy as np
 
 from central.planning.core import alert_counts
 from central.planning.core.alerts import ACTIONS, TIER_NAMES, AlertBook
-from central.planning.core.history import day_date, inbound_over, stock_ages, summarise, weekday
+from central.planning.core.history import day_date, weekday
+from central.planning.core.history_summary import inbound_over, stock_ages, summarise
 from central.planning.core.kpis import compute_kpis
 from central.planning.inputs import table_exists
 from central.planning.service import PassOutcome

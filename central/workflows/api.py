@@ -190,9 +190,7 @@ def to_create(body: TransferCreate):
 
 
 @bp.post("/transfers/from-suggestions")
-@endpoint(
-    roles=("planner",), body=TransferSuggestions, response=TransfersCreated, status=201
-)
+@endpoint(roles=("planner",), body=TransferSuggestions, response=TransfersCreated, status=201)
 def to_from_suggestions(body: TransferSuggestions):
     """Transfer orders from planning's suggestions, one per lane, idempotent by content."""
     made = service().to_from_suggestions(actor(), as_dict(body))
@@ -250,9 +248,7 @@ def to_report(ref: str, body: DiscrepancyReport):
 
 
 @bp.post("/transfers/<ref>/discrepancies/<int:disc_id>/resolve")
-@endpoint(
-    roles=("planner", "approver"), body=Resolution, response=TransferOrder, errors=(409,)
-)
+@endpoint(roles=("planner", "approver"), body=Resolution, response=TransferOrder, errors=(409,))
 def to_resolve(ref: str, disc_id: int, body: Resolution):
     """Resolve a discrepancy (write_off, found, claim or accept)."""
     return jsonify(service().to_resolve(ref, disc_id, actor(), as_dict(body)))

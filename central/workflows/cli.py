@@ -77,7 +77,9 @@ TASK_COLUMNS = ("id", "kind", "ref", "created_at", "scan")
 # --- shared pieces ---------------------------------------------------------------------------
 
 
-def parse_line(spec: str, default_site: str | None = None, with_site: bool = True) -> dict:
+def parse_line(
+    spec: str, default_site: str | None = None, with_site: bool = True
+) -> dict[str, Any]:
     """One document line from the command line: `SKU:QTY`, or `SKU:QTY@SITE` on a PO.
 
     One format for every document: a transfer's sites are the order's (--from, --to), a PO's
@@ -108,17 +110,34 @@ def read_json(fh: IO[str]) -> Any:
         fail(f"{fh.name}: not valid JSON ({exc})")
 
 
+#: How a document's rows read best (the API's JSON has its keys sorted); other keys follow.
+ROW_COLUMNS = {
+    "lines": ("line_no", "sku", "site", "qty", "received", "from_loc", "loc", "to_loc", "picked"),
+    "allocations": ("loc", "qty"),
+    "discrepancies": ("id", "sku", "kind", "qty", "status", "resolution"),
+    "scans": ("movement_id", "ts", "type", "qty"),
+    "sends": ("id", "channel", "status", "attempts", "target"),
+}
+HEAD_FIELDS = ("number", "id", "status")
+
+
 def show(doc: Mapping[str, Any], as_json: bool) -> None:
     """A document: its fields as `key value` lines, then each list of rows (lines, scans,
     approvals…) as a table under its name."""
     if as_json:
         emit(doc, True)
         return
-    emit({k: v for k, v in doc.items() if not _is_rows(v)}, False)
+    head = {k: doc[k] for k in HEAD_FIELDS if k in doc}
+    emit({**head, **{k: v for k, v in doc.items() if not _is_rows(v)}}, False)
     for key, value in doc.items():
-        if _is_rows(value) and value:
+        if _is_rows(value):
             click.echo(f"\n{key.upper()}")
-            click.echo(table(value))
+            click.echo(table(value, _columns(value, ROW_COLUMNS.get(key, ()))))
+
+
+def _columns(rows: list[dict[str, Any]], first: Sequence[str]) -> list[str]:
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    return [k for k in first if k in keys] + [k for k in keys if k not in first]
 
 
 def _is_rows(value: Any) -> bool:
@@ -151,7 +170,7 @@ def note_option(f: F) -> F:
     return click.option("--note", metavar="TEXT", help="a note kept in the audit trail")(f)
 
 
-def _choice(values: Iterable[str]) -> click.Choice:
+def _choice(values: Iterable[str]) -> click.Choice[str]:
     return click.Choice(tuple(values))
 
 
@@ -286,8 +305,17 @@ def po_from_proposal(
     FILE is one proposal as JSON (an entry of `tallyman plan proposals --json`: key, supplier,
     lines of sku/site/qty), or - for standard input. The same proposal twice makes one PO.
     """
-    body = {**read_json(file), "submit": submit}
-    show(api_call(api, token, "POST", "/purchase-orders/from-proposal", body), as_json)
+    data = read_json(file)
+    if isinstance(data, dict) and "supplier" not in data and "proposals" in data:
+        if len(data["proposals"]) != 1:  # the whole `plan proposals --json` output
+            fail(f"{file.name} holds {len(data['proposals'])} proposals; save one of them")
+        data = data["proposals"][0]
+    if not isinstance(data, dict):
+        fail(f"{file.name}: expected one proposal, a JSON object with supplier and lines")
+    show(
+        api_call(api, token, "POST", "/purchase-orders/from-proposal", {**data, "submit": submit}),
+        as_json,
+    )
 
 
 # --- transfers -------------------------------------------------------------------------------

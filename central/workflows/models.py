@@ -38,9 +38,7 @@ class PurchaseOrderLine(msgspec.Struct, omit_defaults=True):
     unit_cost: Annotated[Number, Meta(description="default: the item master's unit cost")] | (
         UnsetType
     ) = UNSET
-    loc: Annotated[str | None, Meta(description="receiving bin (default: the site's dock)")] = (
-        None
-    )
+    loc: Annotated[str | None, Meta(description="receiving bin (default: the site's dock)")] = None
 
 
 class PurchaseOrderCreate(msgspec.Struct, omit_defaults=True):
@@ -288,9 +286,12 @@ class ReservationRequest(msgspec.Struct, omit_defaults=True):
     site: SiteId
     qty: Annotated[int, Meta(gt=0, le=1_000_000_000)]
     channel: Channel
-    ttl_s: Annotated[
-        float, Meta(gt=0, description="seconds until it expires (default and limit: settings)")
-    ] | UnsetType = UNSET
+    ttl_s: (
+        Annotated[
+            float, Meta(gt=0, description="seconds until it expires (default and limit: settings)")
+        ]
+        | UnsetType
+    ) = UNSET
     ref: Annotated[str, Meta(max_length=64)] | None = None
     route: Annotated[
         bool, Meta(description="when short, try the channel's other sites (reservation_routing)")

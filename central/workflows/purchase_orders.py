@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from central.stock.catalog import Catalog
@@ -112,50 +113,102 @@ def create(
     """
     if not isinstance(body, dict):
         raise WorkflowError(400, "bad_request", "send a JSON object")
-    supplier = body.get("supplier")
-    if not isinstance(supplier, str) or not supplier.strip() or len(supplier) > 64:
-        raise WorkflowError(400, "bad_request", "supplier is required (text, ≤ 64 characters)")
-    key = body.get("key")
+    supplier = _supplier(body)
+    key = _proposal_key(body)
     if key is not None:
-        if not isinstance(key, str) or not key or len(key) > 128:
-            raise WorkflowError(400, "bad_request", "key must be text of at most 128 characters")
         found = conn.execute(
             "SELECT id FROM purchase_orders WHERE proposal_key = ?", (key,)
         ).fetchone()
         if found is not None:
             return view(conn, found[0]), False
-    raw_lines = body.get("lines")
-    if not isinstance(raw_lines, list) or not raw_lines or len(raw_lines) > 10_000:
-        raise WorkflowError(400, "bad_request", "lines must be a non-empty list")
-    parsed, seen, categories, total = [], set(), set(), 0.0
-    for n, line in enumerate(raw_lines, 1):
-        if not isinstance(line, dict):
-            raise WorkflowError(400, "bad_request", f"line {n} is not an object")
-        sku, site = line.get("sku"), line.get("site")
-        if not isinstance(sku, str) or not isinstance(site, str):
-            raise WorkflowError(400, "bad_request", f"line {n}: sku and site are required")
-        item = conn.execute(
-            "SELECT id, category, coalesce(unit_cost, 0) FROM items WHERE sku = ?", (sku,)
-        ).fetchone()
-        if item is None:
-            raise WorkflowError(
-                404, "unknown_sku", f"line {n}: SKU {sku} is not in the item master"
-            )
-        qty = places.whole(line.get("qty"), f"line {n}: qty")
-        loc, loc_id = places.resolve(conn, site, line.get("loc"))
-        cost = line.get("unit_cost", item[2])
-        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
-            raise WorkflowError(400, "bad_request", f"line {n}: unit_cost must be ≥ 0")
-        if (sku, loc) in seen:
-            raise WorkflowError(400, "bad_request", f"line {n}: {sku} at {loc} appears twice")
-        seen.add((sku, loc))
-        if item[1]:
-            categories.add(item[1])
-        total += qty * float(cost)
-        parsed.append((n, sku, item[0], site, loc, loc_id, qty, float(cost)))
+    draft = _draft_lines(conn, body.get("lines"))
+    note = _note(body)
+    po_id = _insert(conn, settings, actor, source, supplier, key, draft, note)
+    return view(conn, po_id), True
+
+
+@dataclass
+class _Draft:
+    """A PO's lines as checked: (line_no, sku, item_id, site, loc, loc_id, qty, unit_cost)."""
+
+    lines: list[tuple]
+    categories: set[str]
+    total: float
+
+
+def _supplier(body: dict) -> str:
+    supplier = body.get("supplier")
+    if not isinstance(supplier, str) or not supplier.strip() or len(supplier) > 64:
+        raise WorkflowError(400, "bad_request", "supplier is required (text, ≤ 64 characters)")
+    return supplier.strip()
+
+
+def _proposal_key(body: dict) -> str | None:
+    key = body.get("key")
+    if key is not None and (not isinstance(key, str) or not key or len(key) > 128):
+        raise WorkflowError(400, "bad_request", "key must be text of at most 128 characters")
+    return key
+
+
+def _note(body: dict) -> str | None:
     note = body.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 1000):
         raise WorkflowError(400, "bad_request", "note must be text of at most 1000 characters")
+    return note
+
+
+def _draft_lines(conn: sqlite3.Connection, raw_lines: Any) -> _Draft:
+    """Every line checked against the item master and the site's bins (numbered from 1 in
+    the errors); one line per SKU and bin."""
+    if not isinstance(raw_lines, list) or not raw_lines or len(raw_lines) > 10_000:
+        raise WorkflowError(400, "bad_request", "lines must be a non-empty list")
+    draft = _Draft([], set(), 0.0)
+    seen: set[tuple[str, str]] = set()
+    for n, line in enumerate(raw_lines, 1):
+        row, category = _draft_line(conn, n, line)
+        _, sku, _, _, loc, _, qty, cost = row
+        if (sku, loc) in seen:
+            raise WorkflowError(400, "bad_request", f"line {n}: {sku} at {loc} appears twice")
+        seen.add((sku, loc))
+        if category:
+            draft.categories.add(category)
+        draft.total += qty * cost
+        draft.lines.append(row)
+    return draft
+
+
+def _draft_line(conn: sqlite3.Connection, n: int, line: Any) -> tuple[tuple, str | None]:
+    """Line `n` as ((n, sku, item_id, site, loc, loc_id, qty, unit_cost), the item's
+    category); the unit cost defaults to the item master's."""
+    if not isinstance(line, dict):
+        raise WorkflowError(400, "bad_request", f"line {n} is not an object")
+    sku, site = line.get("sku"), line.get("site")
+    if not isinstance(sku, str) or not isinstance(site, str):
+        raise WorkflowError(400, "bad_request", f"line {n}: sku and site are required")
+    item = conn.execute(
+        "SELECT id, category, coalesce(unit_cost, 0) FROM items WHERE sku = ?", (sku,)
+    ).fetchone()
+    if item is None:
+        raise WorkflowError(404, "unknown_sku", f"line {n}: SKU {sku} is not in the item master")
+    qty = places.whole(line.get("qty"), f"line {n}: qty")
+    loc, loc_id = places.resolve(conn, site, line.get("loc"))
+    cost = line.get("unit_cost", item[2])
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
+        raise WorkflowError(400, "bad_request", f"line {n}: unit_cost must be ≥ 0")
+    return (n, sku, item[0], site, loc, loc_id, qty, float(cost)), item[1]
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    settings: dict,
+    actor: Actor,
+    source: str,
+    supplier: str,
+    key: str | None,
+    draft: _Draft,
+    note: str | None,
+) -> int:
+    """The draft and its lines in the caller's transaction, numbered PO-<id>; audited."""
     now = wire.now_ts()
     cur = conn.execute(
         "INSERT INTO purchase_orders (number, supplier, status, source, proposal_key, "
@@ -163,11 +216,11 @@ def create(
         "VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             f"tmp-{now}-{actor.name}",
-            supplier.strip(),
+            supplier,
             source,
             key,
-            json.dumps(sorted(categories)),
-            round(total, 4),
+            json.dumps(sorted(draft.categories)),
+            round(draft.total, 4),
             note,
             now,
             actor.name,
@@ -180,10 +233,10 @@ def create(
     conn.executemany(
         "INSERT INTO po_lines (po_id, line_no, sku, item_id, site, loc, loc_id, qty, unit_cost) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(po_id, *p) for p in parsed],
+        [(po_id, *line) for line in draft.lines],
     )
-    audit(conn, actor, f"po.create.{source}", number(po_id), json.dumps({"total": total}))
-    return view(conn, po_id), True
+    audit(conn, actor, f"po.create.{source}", number(po_id), json.dumps({"total": draft.total}))
+    return po_id
 
 
 # --- changes of state -------------------------------------------------------------------------

@@ -393,79 +393,85 @@ def resolve(conn, movements: CentralMovements, ref, disc_id: int, actor: Actor, 
 
 
 def on_scan(conn, m: dict) -> None:
-    """transfer_out at the source, transfer_in or scrap at the destination, REF: the TO number."""
+    """transfer_out at the source, transfer_in or scrap at the destination, REF: the TO number.
+
+    Every scan naming a TO is kept in `to_scans`, with a note when it changed nothing (wrong
+    site, wrong state, a SKU not on the order)."""
     try:
         to = find(conn, m["ref"])
     except WorkflowError:
         log.warning("movement %s names unknown transfer %s", m["id"], m["ref"])
         return
-
-    def note(text: str | None, line_id=None) -> None:
-        conn.execute(
-            "INSERT OR IGNORE INTO to_scans (movement_id, to_id, line_id, type, qty, ts, note) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (m["id"], to["id"], line_id, m["type"], m["qty"], m["ts"], text),
-        )
-
     line = conn.execute(
         "SELECT id, to_loc FROM to_lines WHERE to_id = ? AND sku = ?", (to["id"], m["sku"])
     ).fetchone()
     if line is None:
-        note(f"{m['sku']} is not on this transfer")
+        _scan_note(conn, m, to, f"{m['sku']} is not on this transfer")
+    elif m["type"] == "transfer_out":
+        _picked(conn, m, to, line[0])
+    elif m["site"] != to["to_site"]:
+        where = f"{m['type']} at {m['site']}, not at the destination {to['to_site']}"
+        _scan_note(conn, m, to, f"ignored: {where}")
+    elif m["type"] == "scrap":
+        _scrapped(conn, m, to, line[0])
+    else:
+        _received(conn, m, to, line[0])
+
+
+def _scan_note(conn, m: dict, to: dict, text: str | None, line_id: int | None = None) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO to_scans (movement_id, to_id, line_id, type, qty, ts, note) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (m["id"], to["id"], line_id, m["type"], m["qty"], m["ts"], text),
+    )
+
+
+def _picked(conn, m: dict, to: dict, line_id: int) -> None:
+    """A pick at the source; the order is in transit once every line is picked in full."""
+    status = to["status"]
+    if m["site"] != to["from_site"] or not states.TRANSFER_ORDER.allowed(status, "pick"):
+        _scan_note(conn, m, to, f"ignored: {to['number']} is {status} (picks at {to['from_site']})")
         return
-    kind, status = m["type"], to["status"]
-    if kind == "transfer_out":
-        if m["site"] != to["from_site"] or not states.TRANSFER_ORDER.allowed(status, "pick"):
-            note(f"ignored: {to['number']} is {status} (picks at {to['from_site']})")
-            return
-        conn.execute("UPDATE to_lines SET picked = picked + ? WHERE id = ?", (m["qty"], line[0]))
-        note(
-            None if m.get("to_loc") else "no TO: destination scanned; in_transit not tracked",
-            line[0],
-        )
-        done = all(
-            p >= q
-            for q, p in conn.execute(
-                "SELECT qty, picked FROM to_lines WHERE to_id = ?", (to["id"],)
-            )
-        )
-        new = states.TRANSFER_ORDER.next(status, "pick", "in_transit" if done else "picking")
-        if new != status:
-            _set(conn, to, new, **({"dispatched_at": wire.now_ts()} if done else {}))
-        if new == "in_transit":
-            _to_in_transit(conn, to)
+    conn.execute("UPDATE to_lines SET picked = picked + ? WHERE id = ?", (m["qty"], line_id))
+    untracked = None if m.get("to_loc") else "no TO: destination scanned; in_transit not tracked"
+    _scan_note(conn, m, to, untracked, line_id)
+    done = all(
+        p >= q
+        for q, p in conn.execute("SELECT qty, picked FROM to_lines WHERE to_id = ?", (to["id"],))
+    )
+    new = states.TRANSFER_ORDER.next(status, "pick", "in_transit" if done else "picking")
+    if new != status:
+        _set(conn, to, new, **({"dispatched_at": wire.now_ts()} if done else {}))
+    if new == "in_transit":
+        _to_in_transit(conn, to)
+
+
+def _scrapped(conn, m: dict, to: dict, line_id: int) -> None:
+    """A scrap scan at the destination: goods that arrived damaged, a discrepancy."""
+    if to["status"] not in ("in_transit", "receiving", "discrepancy"):
+        _scan_note(conn, m, to, f"ignored: {to['number']} is {to['status']}")
         return
-    if m["site"] != to["to_site"]:
-        note(f"ignored: {kind} at {m['site']}, not at the destination {to['to_site']}")
-        return
-    if kind == "scrap":
-        if status not in ("in_transit", "receiving", "discrepancy"):
-            note(f"ignored: {to['number']} is {status}")
-            return
-        conn.execute("UPDATE to_lines SET damaged = damaged + ? WHERE id = ?", (m["qty"], line[0]))
-        _discrepancy(
-            conn, to["id"], line[0], m["sku"], "damaged", m["qty"], m["device"], "scrap scan"
-        )
-        note("damaged", line[0])
-        return
+    conn.execute("UPDATE to_lines SET damaged = damaged + ? WHERE id = ?", (m["qty"], line_id))
+    _discrepancy(conn, to["id"], line_id, m["sku"], "damaged", m["qty"], m["device"], "scrap scan")
+    _scan_note(conn, m, to, "damaged", line_id)
+
+
+def _received(conn, m: dict, to: dict, line_id: int) -> None:
+    """A receipt at the destination; when every line has arrived in full the order closes,
+    or waits on the discrepancies (more received than picked) it raised."""
+    status = to["status"]
     if not states.TRANSFER_ORDER.allowed(status, "receive"):
-        note(f"ignored: {to['number']} is {status}")
+        _scan_note(conn, m, to, f"ignored: {to['number']} is {status}")
         return
-    conn.execute("UPDATE to_lines SET received = received + ? WHERE id = ?", (m["qty"], line[0]))
-    note(None, line[0])
+    conn.execute("UPDATE to_lines SET received = received + ? WHERE id = ?", (m["qty"], line_id))
+    _scan_note(conn, m, to, None, line_id)
+    if status == "discrepancy":
+        return
     lines = conn.execute(
         "SELECT qty, picked, received FROM to_lines WHERE to_id = ?", (to["id"],)
     ).fetchall()
-    if status == "discrepancy":
-        return
     if all(r >= p for _, p, r in lines):
-        for lid, sku, p, r in conn.execute(
-            "SELECT id, sku, picked, received FROM to_lines WHERE to_id = ? AND received > picked",
-            (to["id"],),
-        ).fetchall():
-            _discrepancy(
-                conn, to["id"], lid, sku, "over", r - p, m["device"], "received more than picked"
-            )
+        _over_receipts(conn, m, to)
         new = "discrepancy" if _open_discrepancies(conn, to["id"]) else "closed"
         close_task(conn, "transfer_in", to["number"])
     else:
@@ -473,3 +479,14 @@ def on_scan(conn, m: dict) -> None:
     new = states.TRANSFER_ORDER.next(status, "receive", new)
     if new != status:
         _set(conn, to, new, **({"closed_at": wire.now_ts()} if new == "closed" else {}))
+
+
+def _over_receipts(conn, m: dict, to: dict) -> None:
+    """A discrepancy for every line that received more than was picked."""
+    for lid, sku, p, r in conn.execute(
+        "SELECT id, sku, picked, received FROM to_lines WHERE to_id = ? AND received > picked",
+        (to["id"],),
+    ).fetchall():
+        _discrepancy(
+            conn, to["id"], lid, sku, "over", r - p, m["device"], "received more than picked"
+        )

@@ -29,7 +29,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from central.planning.core import TYPE_CODE, AlertBook, plan, refresh_alerts, schema  # noqa: E402
+from central.planning.core import (  # noqa: E402
+    TYPE_CODE,
+    AlertBook,
+    plan,
+    refresh_alerts,
+    save_changes,
+    schema,
+)
 from central.planning.core.synthetic import synthetic_network  # noqa: E402
 
 
@@ -113,7 +120,7 @@ def main() -> None:
         conn.execute(stmt)
     t = time.perf_counter()
     with conn:
-        book.save(conn, first.alert_changes)
+        save_changes(conn, book, first.alert_changes)
     print(
         f"  saving the pass's {len(first.alert_changes):,} alert openings to SQLite: "
         f"{time.perf_counter() - t:.1f} s"
@@ -133,7 +140,7 @@ def main() -> None:
         payloads = changes.records()
         t2 = time.perf_counter()
         with conn:
-            book.save(conn, changes)
+            save_changes(conn, book, changes)
         t3 = time.perf_counter()
         inc.append(t1 - t)
         pub.append(t2 - t1)

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/bench/bench_sim_stockpyl.py [--runs 5]
 
 Problem: base-stock S = 20, Poisson(6) demand, h = 1, p = 4, and a lead time that spans three
-days of demand: L = 2 in DESIGN.md's convention (an order placed on day t is on hand before day
+days of demand: L = 2 in the twin's convention (an order placed on day t is on hand before day
 t+L's demand), which is stockpyl's shipment_lead_time = 3. Both should land near the exact
 6.4896/period. Target: ours ≥ 20× faster per period. Medians of --runs runs of each.
 """

@@ -10,7 +10,7 @@ and so on, whatever the creation order. Within one phase, events run in scheduli
 twin schedules them deterministically. Only SimPy's public API is used (`Timeout`,
 `Environment.schedule`), so the ordering holds across SimPy 4 releases (pinned `<5`).
 
-Phases (DESIGN.md's day: receive, review and order, demand, costs):
+Phases (the twin's day: receive, review and order, demand, costs):
   DISRUPT  outages start or end, Markov supply switches (surges are a schedule, kernel.py)
   RECEIVE  shipments due today are put on hand (fills backorders first)
   LATERAL  strategies move stock between sites (transshipment, rebalancing)

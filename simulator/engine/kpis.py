@@ -21,7 +21,7 @@ from simulator.engine.kernel import (
     T_STOCKOUT,
 )
 
-#: The KPIs every result carries (DESIGN.md's list first), in display order.
+#: The KPIs every result carries (docs/simulator.md, "KPIs"), in display order.
 NAMES = (
     "cost_per_day",
     "fill_rate",

@@ -81,8 +81,8 @@ def auto_base_stock(rate: float, var: float, lt_mean: float, lt_var: float, revi
     """Order-up-to level covering demand over lead time + review period at safety factor z.
 
     S = ⌈μ(L̄+R) + z·√((L̄+R)σ² + μ²·Var L)⌉: the normal approximation of lead-time-plus-review
-    demand with a random lead time (the protection interval is L + R days under DESIGN.md's
-    convention, L + 1 for daily review).
+    demand with a random lead time (the protection interval is L + R days under the twin's
+    convention, docs/simulator.md; L + 1 for daily review).
     """
     span = lt_mean + review
     return int(math.ceil(rate * span + z * math.sqrt(span * var + rate * rate * lt_var) - 1e-9))

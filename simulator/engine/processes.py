@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from simulator.engine.events import PhasedEnvironment, Phase, at
+from simulator.engine.events import Phase, PhasedEnvironment, at
 from simulator.engine.network import Net
 
 
@@ -129,7 +129,12 @@ def outage(twin: Operations, target: tuple[str, list[int]], start: int, days: in
 
 
 def markov(
-    twin: Operations, target: tuple[str, list[int]], alpha: float, beta: float, start: int, u: np.ndarray
+    twin: Operations,
+    target: tuple[str, list[int]],
+    alpha: float,
+    beta: float,
+    start: int,
+    u: np.ndarray,
 ) -> Generator:
     """Two-state supply: each day an up target fails with probability alpha and a down one
     recovers with probability beta (u holds this target's pre-drawn daily uniforms)."""

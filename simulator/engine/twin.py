@@ -307,9 +307,9 @@ class Twin:
             open_ = self.lane_closed[lanes] == 0
             ship = self._ship_buf[dc]
             allocate(dc, kids, open_, day, self.il, self.owed, ship)
-            for j in range(len(kids)):
-                if ship[j].any():
-                    self.dispatch(int(lanes[j]), ship[j].copy(), day)
+            shipped = ship.sum(axis=1)  # units per site; shipments are never negative
+            for j in np.flatnonzero(shipped):
+                self.dispatch(int(lanes[j]), ship[j].copy(), day, units=int(shipped[j]))
             self.committed[dc] = self.owed[kids].sum(axis=0)
             self._place_orders(day, self._dc_tiers[dc])
 

@@ -1,4 +1,5 @@
-"""Exact long-run KPIs of single-stage periodic-review systems, under DESIGN.md's convention.
+"""Exact long-run KPIs of single-stage periodic-review systems, under the twin's convention
+(docs/simulator.md, "Time and the order of events").
 
 The simulator is validated against these (and these against stockpyl where the two overlap).
 Convention: on day t the site receives, reviews (inventory position after ordering = y), then

@@ -199,6 +199,7 @@ class _NoBar:
 
 class _RichBar:
     def __init__(self, total: int, label: str):
+        from rich.markup import escape
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -207,7 +208,6 @@ class _RichBar:
             TimeElapsedColumn,
             TimeRemainingColumn,
         )
-        from rich.markup import escape
 
         self.p = Progress(
             TextColumn("[bold]{task.description}"),

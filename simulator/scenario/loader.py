@@ -1,9 +1,10 @@
 """Read a scenario (TOML, with optional CSV tables) into `model.Scenario`, with errors a planner
 can act on.
 
-The format is DESIGN.md's "Scenario files (TOML)". Additions, all optional: `[network]` defaults
-for derived lanes, `[[lane]]`, `[defaults.site]` / `[defaults.sku]` merged under every entry,
-`[strategy.NAME]` parameter tables, and `suppliers`/`lanes` CSV files like `sites`/`skus`.
+The format is in docs/simulator.md ("Network model"). Optional beyond the basic tables:
+`[network]` defaults for derived lanes, `[[lane]]`, `[defaults.site]` / `[defaults.sku]` merged
+under every entry, `[strategy.NAME]` parameter tables, and `suppliers`/`lanes` CSV files like
+`sites`/`skus`.
 A CSV column is the TOML key path joined with dots (`demand.mean`, `policy.S_days`); empty cells
 are left out; a list is written with `;` (`demand.weekly = 1.2;1;1;1;1;1.3;0.9`).
 

@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 from planning_reference import tier
 
+from central.planning.core.alert_tables import alert_counts, load_book, save_changes, schema
 from central.planning.core.alerts import (
     ORANGE,
     RED,
     YELLOW,
     AlertBook,
-    alert_counts,
     alert_position,
     due_within_lead,
-    schema,
     tiers,
 )
 
@@ -153,12 +152,12 @@ def test_persistence_round_trip():
     conn = _db()
     b = _book()
     with conn:
-        b.save(conn, b.update(np.arange(4), np.array([110.0, 60.0, 95.0, 200.0]),
+        save_changes(conn, b, b.update(np.arange(4), np.array([110.0, 60.0, 95.0, 200.0]),
                               np.full(4, SS), "2025-01-01T00:00:00.000Z"))  # fmt: skip
-        b.save(conn, b.update([0], [70.0], [SS], "2025-01-02T00:00:00.000Z"))
-        b.save(conn, b.update([2], [300.0], [SS], "2025-01-02T00:00:00.000Z"))
-        b.save(conn, [b.mark_false(int(b.alert_id[1]), "2025-01-03T00:00:00.000Z")])
-    c = AlertBook.load(conn, ["A", "B"], ["S1", "S2"])
+        save_changes(conn, b, b.update([0], [70.0], [SS], "2025-01-02T00:00:00.000Z"))
+        save_changes(conn, b, b.update([2], [300.0], [SS], "2025-01-02T00:00:00.000Z"))
+        save_changes(conn, b, [b.mark_false(int(b.alert_id[1]), "2025-01-03T00:00:00.000Z")])
+    c = load_book(conn, ["A", "B"], ["S1", "S2"])
     np.testing.assert_array_equal(c.tier, b.tier)
     np.testing.assert_array_equal(c.alert_id, b.alert_id)
     np.testing.assert_array_equal(c.muted, b.muted)
@@ -186,10 +185,10 @@ def test_unmute_is_persisted():
     conn = _db()
     b = _book()
     with conn:
-        b.save(conn, b.update([0], [95.0], [SS]))
-        b.save(conn, [b.mark_false(int(b.alert_id[0]))])
+        save_changes(conn, b, b.update([0], [95.0], [SS]))
+        save_changes(conn, b, [b.mark_false(int(b.alert_id[0]))])
         assert conn.execute("SELECT count(*) FROM planning_alert_mutes").fetchone()[0] == 1
-        b.save(conn, b.update([0], [500.0], [SS]))
+        save_changes(conn, b, b.update([0], [500.0], [SS]))
     assert conn.execute("SELECT count(*) FROM planning_alert_mutes").fetchone()[0] == 0
 
 

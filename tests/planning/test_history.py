@@ -12,19 +12,16 @@ from planning_reference import stock_age as ref_stock_age
 from planning_reference import summary as ref_summary
 
 from central.planning.core.history import (
-    AGE_BANDS,
     TYPE_CODE,
     History,
     add_movements,
     epoch_day,
-    inbound_over,
     load_history,
     series_of,
-    stock_ages,
-    summarise,
     week_of,
     weekday,
 )
+from central.planning.core.history_summary import AGE_BANDS, inbound_over, stock_ages, summarise
 
 TODAY = epoch_day("2025-03-12T10:00:00Z")  # a Wednesday
 

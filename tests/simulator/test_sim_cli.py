@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tallyman.launch.cli import main
 
@@ -19,7 +20,9 @@ KPIS = (
 
 def test_json_has_the_documented_shape(tmp_path, capsys):
     out = tmp_path / "r.json"
-    code = main(["sim", "examples/single_store.toml", "--replications", "5", "--out-json", str(out)])
+    code = main(
+        ["sim", "examples/single_store.toml", "--replications", "5", "--out-json", str(out)]
+    )
     assert code == 0
     doc = json.loads(out.read_text())
     for kpi in KPIS:
@@ -97,7 +100,7 @@ def test_bad_input_is_one_line_with_a_reason(tmp_path, capsys):
 
 
 def test_a_misspelt_key_stops_the_run(tmp_path, capsys):
-    text = open("examples/single_store.toml").read().replace("policy =", "polcy =")
+    text = Path("examples/single_store.toml").read_text().replace("policy =", "polcy =")
     (tmp_path / "typo.toml").write_text(text)
     assert main(["sim", str(tmp_path / "typo.toml"), "-q"]) == 1
     line = _one_error_line(capsys)
@@ -116,7 +119,7 @@ def test_errors_show_scenario_text_as_written(tmp_path, capsys):
 
 
 def test_scenario_names_print_as_written(tmp_path, capsys):
-    text = open("examples/single_store.toml").read().replace("[run]", '[run]\nname = "[b]ig"')
+    text = Path("examples/single_store.toml").read_text().replace("[run]", '[run]\nname = "[b]ig"')
     (tmp_path / "named.toml").write_text(text)
     assert main(["sim", str(tmp_path / "named.toml"), "-n", "2", "--days", "100"]) == 0
     assert "[b]ig:" in capsys.readouterr().out

@@ -134,6 +134,22 @@ def test_webhook_retries_with_one_idempotency_key(central):
         supplier.close()
 
 
+def test_webhook_waits_as_long_as_retry_after_asks(central):
+    c = central
+    supplier = Supplier(fail_first=1, fail_status=429, retry_after="1")
+    try:
+        settings = {"suppliers": {"S1": {"webhook": supplier.url}}, "webhook_backoff_s": 0.05}
+        c.call("PUT", "/workflow-settings", "admin", settings, status=200)
+        po = make_po(c, 100)
+        wait_for(lambda: c.get(f"/purchase-orders/{po['number']}")["status"] == "sent", 10)
+        assert [s for s, _, _ in supplier.posts] == [429, 200]
+        assert supplier.times[1] - supplier.times[0] >= 0.9  # not the 0.05 s backoff
+        send = c.get(f"/purchase-orders/{po['number']}")["sends"][0]
+        assert send["attempts"] == 2 and send["last_status"] == 200
+    finally:
+        supplier.close()
+
+
 def test_webhook_gives_up_on_a_client_error(central):
     c = central
     supplier = Supplier(fail_first=99, fail_status=422)

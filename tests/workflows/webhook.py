@@ -1,16 +1,20 @@
-"""A supplier's webhook endpoint on loopback: fails the first N posts, records every one."""
+"""A supplier's webhook endpoint on loopback: fails the first N posts of each idempotency key
+(optionally with a Retry-After), records every one and when it came."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Supplier:
-    def __init__(self, fail_first: int = 0, fail_status: int = 503):
+    def __init__(self, fail_first: int = 0, fail_status: int = 503, retry_after: str | None = None):
         self.fail_first, self.fail_status = fail_first, fail_status
+        self.retry_after = retry_after  # the Retry-After header of the failures, if any
         self.posts: list[tuple[int, str, dict]] = []  # (answered status, idempotency key, body)
+        self.times: list[float] = []  # time.monotonic() of each post
         self.booked: dict[str, dict] = {}  # what the supplier booked, by idempotency key
         supplier = self
 
@@ -24,7 +28,10 @@ class Supplier:
                 else:
                     supplier.booked.setdefault(key, body)
                 supplier.posts.append((status, key, body))
+                supplier.times.append(time.monotonic())
                 self.send_response(status)
+                if status != 200 and supplier.retry_after is not None:
+                    self.send_header("Retry-After", supplier.retry_after)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"{}")

@@ -5,20 +5,20 @@ Entry points for central:
 
 * `load_history` / `History.add` — the demand history from the ledger, kept current;
 * `plan` — the full pass over every SKU × site (returns a `PlanResult`);
-* `AlertBook` + `refresh_alerts` — incremental alerts for the series a batch touched;
+* `AlertBook` + `refresh_alerts` — incremental alerts for the series a batch touched, and
+  `save_changes` / `load_book` — the book's tables in the ledger file;
 * `load_config` — per-category policies from TOML.
 
 See docs/planning.md for the formulas and choices.
 """
 
+from .alert_tables import alert_counts, load_book, save_changes, schema
 from .alerts import (
     AlertBook,
     AlertChange,
     AlertChanges,
-    alert_counts,
     alert_position,
     due_within_lead,
-    schema,
 )
 from .config import CategoryPolicy, FreezeRule, PlanningConfig, load_config, parse_config
 from .forecast import ForecastResult, forecast_history, select_models
@@ -57,10 +57,12 @@ __all__ = [
     "epoch_day",
     "forecast_history",
     "load_config",
+    "load_book",
     "load_history",
     "parse_config",
     "plan",
     "refresh_alerts",
+    "save_changes",
     "schema",
     "select_models",
     "series_of",

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .history import AGE_BANDS
+from .history_summary import AGE_BANDS
 
 BAND_LABELS = ("0-30", "31-60", "61-90", "91-180", "180+")
 assert len(BAND_LABELS) == len(AGE_BANDS) + 1

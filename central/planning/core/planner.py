@@ -17,7 +17,8 @@ import numpy as np
 from .alerts import AlertBook, AlertChanges, alert_position, tiers
 from .config import CategoryArrays, PlanningConfig, category_arrays
 from .forecast import ForecastResult, forecast_history
-from .history import History, HistorySummary, day_date, inbound_over, stock_ages, summarise, weekday
+from .history import History, day_date, weekday
+from .history_summary import HistorySummary, inbound_over, stock_ages, summarise
 from .kpis import KpiTable, compute_kpis
 from .policy import PolicyResult, compute_policy, z_value
 from .proposals import Proposals, inventory_position, propose
