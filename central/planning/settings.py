@@ -1,7 +1,7 @@
 """How central runs planning: the `--planning-config` TOML file.
 
 One file holds two things. The planning core's policies (`[policy]`, `[forecast]`,
-`[transfers]`, `kpi_weeks`, `dow_weeks`, see central/planning/config.py — at the top level or
+`[transfers]`, `kpi_weeks`, `dow_weeks`, see central/planning/core/config.py — at the top level or
 under `[planning]`) and, under `[central]`, how central drives them: how often the full pass
 runs, which sites are DCs, transfer lanes, alert webhooks. Every key has a default, so no file
 at all is a working setup; unknown keys are errors (named with the file, through the one

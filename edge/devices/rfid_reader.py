@@ -15,7 +15,6 @@ or power-cycled module forgets it; the driver starts one whenever the port opens
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from edge.devices.m100 import (
     stop_inventory,
 )
 from edge.devices.serial_port import SerialReader
+from tallyman.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -131,27 +131,21 @@ class RfidDriver:
             baudrate=BAUDRATE,
             name="RFID reader",
         )
-        self._stop = threading.Event()
-        self._keeper: threading.Thread | None = None
+        self._keeper = Periodic(reissue_s, self._keep, "rfid-inventory")
 
     def start_inventory(self) -> bool:
         return self.reader.write(multi_inventory(MAX_ROUNDS))
 
     def start(self) -> RfidDriver:
-        self._stop.clear()
         self.reader.start()
-        self._keeper = threading.Thread(target=self._keep, name="rfid-inventory", daemon=True)
         self._keeper.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
+        self._keeper.stop(join_s=2.0)
         self.reader.write(stop_inventory())
-        if self._keeper is not None:
-            self._keeper.join(2.0)
         self.reader.stop()
 
     def _keep(self) -> None:
-        while not self._stop.wait(self.reissue_s):
-            if self.reader.connected:
-                self.start_inventory()
+        if self.reader.connected:
+            self.start_inventory()
