@@ -19,7 +19,7 @@ from stockpyl.sim import simulation
 from stockpyl.supply_chain_network import single_stage_system
 
 from simulator.engine.network import compile_network
-from simulator.engine.twin import run_replication
+from simulator.engine.twin import BASELINE, run_replication
 from simulator.scenario import loader as scenario
 
 OURS_DAYS, THEIRS_PERIODS = 50_000, 5_000
@@ -41,7 +41,7 @@ def ours(rep: int) -> tuple[float, float]:
     }
     net = compile_network(scenario.parse(doc))
     t0 = time.perf_counter()
-    result = run_replication(net, "none", rep)
+    result = run_replication(net, BASELINE, rep)
     return (time.perf_counter() - t0) / OURS_DAYS, result.kpis["cost_per_day"]
 
 

@@ -19,6 +19,7 @@ from collections.abc import Generator
 from typing import Protocol
 
 import numpy as np
+from simpy.events import Event
 
 from simulator.engine.events import Phase, PhasedEnvironment, at
 from simulator.engine.network import Net
@@ -84,7 +85,7 @@ class Carrier:
         self.lane = lane
         self.dst = twin.net.lanes[lane].dst_index
         self.queue: deque[tuple[int, np.ndarray, bool]] = deque()
-        self.wake = None
+        self.wake: Event | None = None
         twin.env.process(self.run())
 
     def send(self, qty: np.ndarray, arrive: int, lateral: bool) -> None:

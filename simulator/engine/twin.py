@@ -10,7 +10,7 @@ no strategy by name; `simulator.strategies` builds them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -43,7 +43,7 @@ class Tier:
 
     rows: np.ndarray  # int64 site indices
     from_supplier: list[int]  # order from a supplier, on the lane `choose_lane` picks each day
-    from_dc: list[int]  # order onto their DC's books (always allowed; the DC ships later)
+    from_dc: np.ndarray  # order onto their DC's books (always allowed; the DC ships later)
 
 
 def _tier(net: Net, rows) -> Tier:
@@ -51,7 +51,7 @@ def _tier(net: Net, rows) -> Tier:
     return Tier(
         rows=rows,
         from_supplier=[int(i) for i in rows if net.src_site[i] < 0],
-        from_dc=[int(i) for i in rows if net.src_site[i] >= 0],
+        from_dc=rows[net.src_site[rows] >= 0],
     )
 
 
@@ -285,9 +285,8 @@ class Twin:
             self.units,
         )
         units = self.units
-        for i in tier.from_dc:
-            if units[i]:
-                self.owed[i] += self.orders[i]
+        if tier.from_dc.size:  # rows that ordered nothing add zeros
+            self.owed[tier.from_dc] += self.orders[tier.from_dc]
         for i in tier.from_supplier:
             if units[i]:
                 lane = int(self.route[i])
@@ -389,6 +388,15 @@ def default_choose_lane(twin: Twin, site: int) -> int:
     if twin.supplier_down[sup] > 0 or twin.lane_closed[lane] > 0:
         return -1
     return lane
+
+
+def load_kernels(net: Net) -> None:
+    """Load the kernels a replication calls (compiling them into Numba's cache on a first run)
+    by simulating the network's first day: the argument types are the real ones, so nothing
+    else gets compiled. Done before replications are timed, and before workers fork."""
+    sc = net.scenario
+    one_day = replace(net, scenario=replace(sc, run=replace(sc.run, days=1, warmup=0)))
+    Twin(one_day).run()
 
 
 def run_replication(

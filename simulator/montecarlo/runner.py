@@ -17,7 +17,7 @@ import numpy as np
 from simulator import strategies as registry
 from simulator.engine import kpis as kpi_defs
 from simulator.engine.network import Net, compile_network
-from simulator.engine.twin import RepResult, first_stockout_from, run_replication
+from simulator.engine.twin import RepResult, first_stockout_from, load_kernels, run_replication
 from simulator.montecarlo.stats import Estimate, mean_ci, paired_ci
 from simulator.scenario.model import Scenario
 
@@ -108,16 +108,24 @@ def _context() -> mp.context.BaseContext:
 # --- the run -------------------------------------------------------------------------------
 
 
-def run(
+@dataclass
+class Plan:
+    """A run ready to start: the scenario with the run's settings applied and its compiled
+    network, the kernels loaded."""
+
+    scenario: Scenario
+    net: Net
+    started: float  # perf_counter() when preparing began: `Results.elapsed` counts from here
+
+
+def prepare(
     scenario: Scenario,
     replications: int | None = None,
-    workers: int = 1,
     seed: int | None = None,
     strategies: tuple[str, ...] | None = None,
-    progress: bool = False,
-    on_result: Callable[[RepResult], None] | None = None,
-) -> Results:
-    """Run every strategy for every replication; returns summaries with 95% CIs.
+) -> Plan:
+    """Apply the run's settings, check its strategies, compile the network and load the
+    kernels (compiling them on a first run), before any replication is timed or forked.
 
     Raises `ScenarioError` for a strategy that does not exist or a parameter it does not take.
     """
@@ -132,6 +140,33 @@ def run(
     registry.check(scenario)
     t0 = time.perf_counter()
     net = compile_network(scenario)
+    load_kernels(net)
+    return Plan(scenario, net, t0)
+
+
+def run(
+    scenario: Scenario,
+    replications: int | None = None,
+    workers: int = 1,
+    seed: int | None = None,
+    strategies: tuple[str, ...] | None = None,
+    progress: bool = False,
+    on_result: Callable[[RepResult], None] | None = None,
+) -> Results:
+    """Run every strategy for every replication; returns summaries with 95% CIs."""
+    plan = prepare(scenario, replications, seed, strategies)
+    return execute(plan, workers, progress, on_result)
+
+
+def execute(
+    plan: Plan,
+    workers: int = 1,
+    progress: bool = False,
+    on_result: Callable[[RepResult], None] | None = None,
+) -> Results:
+    """The replications × strategies of a prepared run, summarised."""
+    scenario, net = plan.scenario, plan.net
+    run_cfg = scenario.run
     n = run_cfg.replications
     names = list(dict.fromkeys(run_cfg.strategies))
     jobs = [(rep, name) for rep in range(n) for name in names]
@@ -183,7 +218,7 @@ def run(
         strategies=summaries,
         baseline=baseline,
         paired=paired,
-        elapsed=time.perf_counter() - t0,
+        elapsed=time.perf_counter() - plan.started,
         workers=workers,
         first_from=first_stockout_from(scenario),
     )
