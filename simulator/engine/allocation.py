@@ -49,22 +49,30 @@ def fair_shares(avail: int, owed: np.ndarray, rot: int, out: np.ndarray) -> None
 def allocate(dc, kids, open_, day, il, owed, out):
     """Ship DC `dc`'s on hand against what `kids` are owed (kids on closed lanes get nothing).
 
-    Writes shipments to out[j, sku] for kids[j], and takes them off il[dc] and owed[kid].
+    Writes shipments to out[j, sku] for kids[j], and takes them off il[dc] and owed[kid]. A SKU
+    the DC has enough of ships what is owed as it is; only a short one goes to `fair_shares`.
     """
     n = kids.size
     want = np.zeros(n, np.int64)
     share = np.zeros(n, np.int64)
     for k in range(il.shape[1]):
         any_owed = False
+        total = 0
         for j in range(n):
             want[j] = owed[kids[j], k] if open_[j] else 0
             out[j, k] = 0
             any_owed = any_owed or want[j] > 0
-        if not any_owed or il[dc, k] <= 0:
+            total += want[j]
+        avail = il[dc, k]
+        if not any_owed or avail <= 0:
             continue
-        fair_shares(il[dc, k], want, day % n, share)
+        if avail >= total:
+            ship = want
+        else:
+            fair_shares(avail, want, day % n, share)
+            ship = share
         for j in range(n):
-            q = share[j]
+            q = ship[j]
             if q > 0:
                 out[j, k] = q
                 owed[kids[j], k] -= q

@@ -1,4 +1,5 @@
-"""The twin's SimPy processes: the daily rhythm, shipments, outages and Markov supply.
+"""The twin's SimPy processes: the daily rhythm, lane carriers, shipments, outages and Markov
+supply.
 
 Demand surges and promotions are not processes: they are a fixed schedule that the demand
 kernel reads (see `kernel.py`), because demand is drawn in blocks of days ahead.
@@ -68,48 +69,51 @@ def day_cycle(twin: Operations) -> Generator:
 
 
 class Carrier:
-    """The carrier of one lane: a SimPy process that lands the lane's shipments in order.
+    """The carrier of one lane: lands the lane's shipments in order, on their arrival days.
 
     Why not one process per shipment: that costs three SimPy events per shipment (start, arrival,
-    end); a lane's carrier needs one event per arrival day, shared by everything landing that
-    day, and a base-stock site dispatches every day. Shipments that would overtake the queue (a
-    random lead time shorter than the one before) travel as their own `shipment` process.
-    If the lane is closed (a port closure, say) on the day a shipment is due, it waits, and so
-    does everything behind it, until the first day the lane is open again.
+    end), and a base-stock site dispatches every day. A carrier is not even a process: it keeps
+    one `at(day, RECEIVE)` event pending for the first shipment in its queue, and that event's
+    callback lands everything due that day, then books the next arrival day: one SimPy event per
+    arrival day, shared by everything landing on it. Shipments that would overtake the queue (a
+    random lead time shorter than the one before) travel as their own `shipment` process. If the
+    lane is closed (a port closure, say) on the day a shipment is due, it waits, and so does
+    everything behind it, until the first day the lane is open again.
     """
 
-    __slots__ = ("twin", "lane", "dst", "queue", "wake")
+    __slots__ = ("twin", "lane", "dst", "queue", "pending")
 
     def __init__(self, twin: Operations, lane: int):
         self.twin = twin
         self.lane = lane
         self.dst = twin.net.lanes[lane].dst_index
         self.queue: deque[tuple[int, np.ndarray, bool]] = deque()
-        self.wake: Event | None = None
-        twin.env.process(self.run())
+        self.pending = False  # an arrival event is booked
 
     def send(self, qty: np.ndarray, arrive: int, lateral: bool) -> None:
         if self.queue and arrive < self.queue[-1][0]:
             self.twin.env.process(shipment(self.twin, self.lane, qty, arrive, lateral))
             return
         self.queue.append((arrive, qty, lateral))
-        if self.wake is not None:
-            wake, self.wake = self.wake, None
-            wake.succeed()
+        if not self.pending:
+            self._book(arrive)
 
-    def run(self) -> Generator:
-        env, twin, queue = self.twin.env, self.twin, self.queue
-        while True:
-            if not queue:
-                self.wake = env.event()
-                yield self.wake
-                continue
-            yield at(env, max(queue[0][0], env.now), Phase.RECEIVE)
-            while twin.lane_closed[self.lane] > 0:
-                yield at(env, env.now + 1, Phase.RECEIVE)
-            while queue and queue[0][0] <= env.now:
-                _, qty, lateral = queue.popleft()
-                twin.receive(self.dst, qty, lateral)
+    def _book(self, day: int) -> None:
+        event = at(self.twin.env, max(day, self.twin.env.now), Phase.RECEIVE)
+        event.callbacks.append(self._land)
+        self.pending = True
+
+    def _land(self, event: Event) -> None:
+        twin, queue, today = self.twin, self.queue, self.twin.env.now
+        self.pending = False
+        if twin.lane_closed[self.lane] > 0:
+            self._book(today + 1)
+            return
+        while queue and queue[0][0] <= today:
+            _, qty, lateral = queue.popleft()
+            twin.receive(self.dst, qty, lateral)
+        if queue:
+            self._book(queue[0][0])
 
 
 def shipment(twin: Operations, lane: int, qty: np.ndarray, arrive: int, lateral: bool) -> Generator:
