@@ -7,15 +7,17 @@ against a plain SimPy model with one process per SKU × site, in the same run.
 Two ratios against the same plain-model time:
   in-process   one replication inside this process (kernels loaded, network compiled);
                target ≤ 2 s and ≥ 25×.
-  end to end   `tallyman sim network.toml -n 1 --json` as a user runs it, in a subprocess:
-               interpreter start, imports, reading the scenario (TOML + CSV), compiling the
-               network, loading the cached kernels, the replication and the JSON; target ≥ 30×.
-               One untimed run first, so a cold Numba cache is compiled once, as a first run
-               after install would; the run's fill rate must equal the in-process one (same
-               replication, same numbers).
+  end to end   `tallyman sim network.toml -n 1 --strategies none --json` as a user runs it,
+               in a subprocess: interpreter start, imports, reading the scenario (TOML + CSV),
+               compiling the network, loading the cached kernels, the replication, the JSON and
+               the exit; target ≥ 30×. One untimed run first, so that a cold Numba cache is
+               compiled once, as on the first run after an install; the timed runs' fill rate
+               must equal the in-process one (same replication, same numbers).
 The plain model runs a tenth of the work (100 SKUs instead of 1,000: the same sites, days and
 per-pair logic) and its time is scaled ×10, since its cost is linear in the number of processes.
-Medians of several runs; `--keep DIR` leaves the scenario files there for running by hand.
+The three are measured in interleaved rounds, so that other work on the machine weighs on all
+of them alike; medians, wall time (the targets) and CPU time (steadier on a busy machine).
+`--keep DIR` leaves the scenario files there, to run `tallyman sim DIR/network.toml` by hand.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from importlib import metadata
 
 import click
 
@@ -41,13 +40,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _version() -> str:
-    try:
-        return metadata.version("tallyman")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that subcommand runs."""
 
@@ -70,7 +62,9 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), "--version", prog_name="tallyman", message="%(prog)s %(version)s")
+@click.version_option(
+    None, "--version", package_name="tallyman", prog_name="tallyman", message="%(prog)s %(version)s"
+)
 @click.option(
     "--api",
     envvar="TALLYMAN_API",
