@@ -33,6 +33,11 @@ class Periodic:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def stopping(self) -> bool:
+        """`stop()` was called: a long round should end early."""
+        return self._stop.is_set()
+
     def start(self) -> Periodic:
         if not self.running:
             self._stop.clear()

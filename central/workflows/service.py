@@ -36,6 +36,7 @@ from central.workflows.reservations import ReservationDesk, parse_request
 from central.workflows.supplier_send import Sender
 from central.workflows.tasks import TaskBoard
 from tallyman import wire
+from tallyman.periodic import Periodic
 
 log = logging.getLogger("tallyman.workflows")
 
@@ -63,8 +64,9 @@ class WorkflowService:
         self.ingest: Any = None
         self._scan_lock = threading.Lock()
         self._scanned = 0  # movements up to here hold nothing for workflows
-        self._stop = threading.Event()
-        self._sweeper: threading.Thread | None = None
+        self._sweeper = Periodic(SWEEP_S, self._sweep_tick, "workflows")
+        self._since_resubmit = 0.0
+        self._started = False
         self._stopped = False
         with engine.lock:
             engine.clear_workflow_measures()
@@ -79,11 +81,11 @@ class WorkflowService:
 
     def start(self) -> None:
         """Start the desk, the sender and the sweeper (works without an ingest: API only)."""
-        if self._sweeper is not None:
+        if self._started:
             return
+        self._started = True
         self.desk.start()
         self.sender.start()
-        self._sweeper = threading.Thread(target=self._sweep_loop, name="workflows", daemon=True)
         self._sweeper.start()
 
     def attach(self, ingest: Any, publish: Callable[[str, bytes, bool], None] | None) -> None:
@@ -105,9 +107,7 @@ class WorkflowService:
         if self._stopped:
             return
         self._stopped = True
-        self._stop.set()
-        if self._sweeper and self._sweeper is not threading.current_thread():
-            self._sweeper.join(timeout=5)
+        self._sweeper.stop()
         self.desk.stop()
         self.sender.stop()
 
@@ -224,22 +224,18 @@ class WorkflowService:
 
     # --- the sweeper -----------------------------------------------------------------------------
 
-    def _sweep_loop(self) -> None:
-        last_resubmit = 0.0
-        while not self._stop.wait(SWEEP_S):
-            if self._ingest_gone():
-                self.stop()
-                return
-            try:
-                self.sweep()
-                last_resubmit += SWEEP_S
-                if last_resubmit >= RESUBMIT_AFTER_S and self.ingest is not None:
-                    last_resubmit = 0.0
-                    self.movements.resubmit(
-                        self.storage.writer(), reservations.ts_after(-RESUBMIT_AFTER_S)
-                    )
-            except Exception:
-                log.exception("workflow sweep failed; next one in %.1f s", SWEEP_S)
+    def _sweep_tick(self) -> bool:
+        """One sweep (the timer logs a failure and comes back); False ends the timer when the
+        ingest this service served has stopped."""
+        if self._ingest_gone():
+            self.stop()
+            return False
+        self.sweep()
+        self._since_resubmit += SWEEP_S
+        if self._since_resubmit >= RESUBMIT_AFTER_S and self.ingest is not None:
+            self._since_resubmit = 0.0
+            self.movements.resubmit(self.storage.writer(), reservations.ts_after(-RESUBMIT_AFTER_S))
+        return True
 
     def sweep(self) -> dict:
         """Expire what is overdue and apply movements other processes appended."""

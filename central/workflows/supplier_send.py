@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import sqlite3
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from central.stock.storage import Storage
 from central.workflows import WorkflowError, states
 from central.workflows.reservations import ts_after
 from tallyman import webhook, wire
+from tallyman.periodic import Periodic
 
 log = logging.getLogger("tallyman.workflows")
 
@@ -129,32 +129,22 @@ class Sender:
         tx: Callable[[], Any],
     ):
         self.storage, self.settings, self.tx = storage, settings, tx
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._timer = Periodic(0.2, self._drain, "supplier-send")
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="supplier-send", daemon=True)
-        self._thread.start()
+        self._timer.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread and self._thread is not threading.current_thread():
-            self._thread.join(timeout=10)
+        self._timer.stop(join_s=10)
 
     def wake(self) -> None:
-        self._wake.set()
+        """A send was queued: try now rather than at the next tick."""
+        self._timer.wake()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(0.2)
-            self._wake.clear()
-            try:
-                while not self._stop.is_set() and self.run_once():
-                    pass
-            except Exception:
-                log.exception("supplier send round failed; retrying")
+    def _drain(self) -> None:
+        """Every due send, one after the other, until none is due or central stops."""
+        while not self._timer.stopping and self.run_once():
+            pass
 
     def run_once(self) -> bool:
         """Attempt the next due send; False when none is due."""
