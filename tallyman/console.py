@@ -190,21 +190,3 @@ def _cell(v: Any) -> str:
     if isinstance(v, list | dict):
         return json.dumps(v, default=str)
     return str(v)
-
-
-def passthrough(main: Callable[[list[str]], int | None], help_: str) -> click.Command:
-    """BRIDGE while a part converts its argparse `main(argv)` to click; must not remain."""
-
-    @click.command(
-        help=help_,
-        context_settings={
-            "ignore_unknown_options": True,
-            "allow_extra_args": True,
-            "help_option_names": [],
-        },
-    )
-    @click.pass_context
-    def run(ctx: click.Context) -> int:
-        return int(main(list(ctx.args)) or 0)
-
-    return run

@@ -47,11 +47,6 @@ def test_every_command_and_option_has_help(tree):
     assert not missing, "\n".join(missing)
 
 
-def test_no_passthrough_bridges_remain(tree):
-    bridges = [name(p) for p, c in tree if "passthrough" in getattr(c.callback, "__qualname__", "")]
-    assert not bridges, f"still argparse behind a passthrough bridge: {', '.join(bridges)}"
-
-
 def test_every_help_page_renders(tree):
     runner = CliRunner()
     broken = []

@@ -103,13 +103,14 @@ def command() -> None:
 @json_option
 def create(role: str, db: str, name: str, as_json: bool) -> None:
     """Create an API token and print it (once: only its hash is kept)."""
-    from central.stock import ledger
+    from central.stock.storage import open_storage
 
-    conn = ledger.connect(db)
+    storage = open_storage(db)
     try:
-        token = create_token(conn, role, name or role)
+        with storage.tx() as conn:
+            token = create_token(conn, role, name or role)
     finally:
-        conn.close()
+        storage.close()
     if as_json:
         emit({"token": token, "role": role, "name": name or role}, True)
     else:
