@@ -3,12 +3,16 @@
 Start: the storage is opened once; the stock engine is rebuilt from the ledger (the ledger is the
 truth, memory a cache of it); the workflow and planning services are built over both (workflows
 load `reserved` and `on_order` from their own tables). Nothing runs yet: `load_state` starts no
-thread, and neither does building the Flask app (`central.http.app.create_app`). `start` then
-starts the threads: with a broker, the ingest and the MQTT bus, which the workflows and planning
-attach to first (workflows before planning: their receipts update `on_order` before planning
-sees a batch), then the workflow threads (reservation desk, supplier sender, sweeper) and
-planning's; without one, the services alone (an API over a ledger). `stop` undoes it in reverse
-order and closes the storage last. `tallyman central` does all of it around a waitress server.
+thread, and neither does building the Flask app (`central.http.app.create_app`). `start` then,
+with a broker, builds the ingest and the MQTT bus and attaches the workflows and planning to them
+(workflows before planning: their receipts update `on_order` before planning sees a batch); it
+starts the workflow threads (reservation desk, supplier sender, sweeper), then planning's, and
+the ingest's and the bus's last, so no message comes in before the services that react to it
+run. Without a broker it starts the services alone (an API over a ledger). `stop` ends the bus
+first (no new messages), then planning, then the workflows, and the ingest last of the threads
+(the workflows submit their movements through it, so it outlives them); it closes the storage
+after them all. `tallyman central` binds its HTTP socket first, then does all of it around a
+waitress server.
 
 Why the heavy imports sit inside the functions: `tallyman central --help` must answer without
 loading Numba, NumPy or Flask.
@@ -113,7 +117,8 @@ def start(state: CentralState, broker_url: str | None = None) -> None:
 
 
 def stop(state: CentralState) -> None:
-    """Stop every thread `start` started, newest first, then close the storage."""
+    """Stop every thread `start` started (the bus, planning, the workflows, then the ingest:
+    see the module docstring), then close the storage. Safe on a state never started."""
     if state.bus is not None:
         state.bus.stop()
     state.planning.stop()
@@ -142,10 +147,25 @@ def serve(settings: CentralSettings) -> None:
         state = load_state(settings.db, settings.planning_config)
     except sqlite3.Error as exc:
         fail(f"cannot open the ledger {settings.db}: {exc}")
-    start(state, settings.broker)
-    # waitress, not werkzeug's dev server: it keeps connections alive and serves the
-    # reservation load (thousands of requests a second) that werkzeug cannot.
-    server = waitress.create_server(create_app(state), host=host, port=port, threads=HTTP_THREADS)
+    # The socket is bound before any thread starts: a port already in use is one line and a
+    # clean exit, not an ingest and a bus left running behind a server that never came up.
+    try:
+        try:
+            # waitress, not werkzeug's dev server: it keeps connections alive and serves the
+            # reservation load (thousands of requests a second) that werkzeug cannot.
+            server = waitress.create_server(
+                create_app(state), host=host, port=port, threads=HTTP_THREADS
+            )
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        try:
+            start(state, settings.broker)
+        except BaseException:
+            server.close()
+            raise
+    except BaseException:
+        stop(state)
+        raise
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -86,6 +86,7 @@ def check_settings(s: EdgeSettings) -> EdgeSettings:
     if suffix not in PRESETS:
         raise ConfigError(f"--suffix must be one of {', '.join(PRESETS)}, got {s.suffix!r}")
     parse_gln(s.gln)
+    check_ranges(s)
     try:
         if s.http is not None:
             net.parse_hostport(s.http)
@@ -96,6 +97,27 @@ def check_settings(s: EdgeSettings) -> EdgeSettings:
     except ValueError as e:
         raise ConfigError(f"--broker: {e}") from None
     return dataclasses.replace(s, mode=mode, suffix=suffix)
+
+
+# The numeric settings and the least each may be. The file and the environment skip click's
+# types, so the ranges are checked here, once, for all three sources.
+MINIMUM = {"batch": 1}
+POSITIVE = ("rfid_window", "ack_timeout", "keepalive")
+
+
+def check_ranges(s: EdgeSettings) -> None:
+    """Refuse a value that would start an edge that cannot work (batch 0 never publishes)."""
+    for name, least in MINIMUM.items():
+        if getattr(s, name) < least:
+            raise ConfigError(f"{setting(name)} must be at least {least}, got {getattr(s, name)!r}")
+    for name in POSITIVE:
+        if not getattr(s, name) > 0:
+            raise ConfigError(f"{setting(name)} must be greater than 0, got {getattr(s, name)!r}")
+
+
+def setting(name: str) -> str:
+    """A setting named in all three places it may come from, since any of them may be wrong."""
+    return f"--{name.replace('_', '-')} ({name} in [{SECTION}], ${ENV_PREFIX}{name.upper()})"
 
 
 def parse_gln(values: tuple[str, ...]) -> dict[str, str]:

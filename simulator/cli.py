@@ -108,15 +108,34 @@ def command(
     import gc
 
     # Loading (NumPy, SimPy, Numba's registries and kernels, the network) makes some 10^5
-    # objects that live until the process ends, and no garbage: no collections while loading,
-    # then frozen, so that no collection during the run or at exit walks them again. About a
-    # tenth of a one-replication run, end to end.
+    # objects that live as long as the run, and no garbage: no collections while loading, then
+    # frozen, so that no collection during the run walks them again (about a tenth of a
+    # one-replication run, end to end). The garbage of whatever ran before is collected first,
+    # so that it is not frozen with them, and everything is thawed when the command ends: run
+    # many times in one process (tests), each run's objects are collected as usual.
+    gc.collect()
     gc.disable()
     try:
         plan, notes = _prepare(scenario, days, from_central, replications, seed, strategies)
     finally:
         gc.freeze()
         gc.enable()
+    try:
+        _run(plan, notes, workers, as_json, out_json, report, quiet)
+    finally:
+        gc.unfreeze()
+
+
+def _run(
+    plan: Plan,
+    notes: list[str],
+    workers: int,
+    as_json: bool,
+    out_json: Path | None,
+    report: Path | None,
+    quiet: bool,
+) -> None:
+    """Run the replications and show the results."""
     from simulator.montecarlo import runner
 
     try:

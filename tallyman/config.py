@@ -93,10 +93,14 @@ def load(
         if section is not None:
             raw = raw.get(section, {})
             where = f"{path} [{section}]"
+            if not isinstance(raw, Mapping):
+                raise ConfigError(f"{where}: expected a table, got {raw!r}")
         data.update(raw)
+    from_env: dict[str, str] = {}
     if env_prefix:
         env = os.environ if environ is None else environ
         names = field_names(cls)
+        hints = typing.get_type_hints(cls)
         for key, text in env.items():
             if not key.startswith(env_prefix):
                 continue
@@ -106,8 +110,27 @@ def load(
                     f"environment variable {key}: unknown setting {name!r} "
                     f"(valid: {', '.join(sorted(names))})"
                 )
-            data[name] = env_value(text)
-    return build(cls, data, where)
+            data[name] = text if _wants_text(hints[name]) else env_value(text)
+            from_env[name] = key
+    try:
+        return build(cls, data, where)
+    except ConfigError as e:
+        # name the variable, not the settings path, when the bad value came from one
+        for name, key in from_env.items():
+            if str(e).startswith(f"{where}.{name}:"):
+                raise ConfigError(
+                    f"environment variable {key}{str(e)[len(where) + len(name) + 1 :]}"
+                ) from None
+        raise
+
+
+def _wants_text(hint: Any) -> bool:
+    """A field that takes a string (maybe optional): its environment value is taken as written,
+    so `TALLYMAN_CENTRAL_DB=2024` is a file named 2024, not a number."""
+    args = (
+        typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else ()
+    )
+    return hint is str or (str in args and all(a in (str, type(None)) for a in args))
 
 
 def env_value(text: str) -> Any:

@@ -116,7 +116,8 @@ def api_call(api: str | None, token: str | None, method: str, path: str, body: A
     from tallyman import http_client
 
     base, tok = resolve_api(api, token)
-    r = http_client.request(method, base + path, json_body=body, token=tok, timeout=30)
+    # longer than central's own waits (a dead-letter retry waits up to 30 s for its group)
+    r = http_client.request(method, base + path, json_body=body, token=tok, timeout=60)
     if r.status is None:
         fail(f"{r.error} (is central running? set --api or $TALLYMAN_API)")
     if r.ok:

@@ -9,6 +9,7 @@ which say the request itself is wrong.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -82,8 +83,9 @@ def request(
     except urllib.error.HTTPError as e:
         body = e.read() if e.fp is not None else b""
         return Response(e.code, body, dict(e.headers.items()) if e.headers else {})
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-        reason = getattr(e, "reason", e)
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+        # refused, reset, timed out, or a broken answer (IncompleteRead, BadStatusLine)
+        reason = getattr(e, "reason", None) or f"{type(e).__name__}: {e}"
         return Response(None, error=f"cannot reach {url}: {reason}")
     except ValueError as e:  # a malformed URL
         return Response(None, error=f"bad URL {url!r}: {e}")

@@ -8,6 +8,8 @@ to wait before it are the same, and are defined here once, on the one HTTP clien
 (`tallyman.http_client`): retry when there was no answer, on 429 and on 5xx; never on another
 4xx (the request itself is wrong, and sending it again cannot help); wait
 `backoff_s × 2^(attempt − 1)`, at least what the server's Retry-After asks, at most `max_delay_s`.
+A policy may name its own retryable statuses instead (`retry_statuses`): supplier sends keep the
+set they have always had, which also retries 408, 409 and 425 and does not retry 501 or 505.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ class RetryPolicy:
     backoff_s: float
     #: Longest wait before a retry, whatever the backoff or a Retry-After asks.
     max_delay_s: float = 600.0
+    #: HTTP statuses worth another attempt; None for the generic rule (429 and 5xx). No answer
+    #: at all is always worth another attempt.
+    retry_statuses: frozenset[int] | None = None
+
+    def retries(self, response: Response) -> bool:
+        """Whether a failed `response` is worth another attempt under this policy."""
+        if response.ok:
+            return False
+        if response.status is None or self.retry_statuses is None:
+            return response.retryable
+        return response.status in self.retry_statuses
 
     def delay_after(self, attempt: int, retry_after: float | None = None) -> float | None:
         """Seconds to wait after failed attempt number `attempt` (1-based); None when it was
@@ -78,7 +91,7 @@ def post(
     except (http.client.HTTPException, OSError) as exc:  # a garbled answer: no answer at all
         response = Response(None, error=f"{url}: {type(exc).__name__}: {exc}")
     retry_in = None
-    if not response.ok and response.retryable:
+    if policy.retries(response):
         retry_in = policy.delay_after(attempt, response.retry_after)
     return Outcome(response, attempt, retry_in)
 

@@ -56,7 +56,9 @@ REASONS: dict[str, str] = {
     "wrong_site": "the event's location is not at the device's site",
 }
 
-_ID = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
+#: Device and site ids (they become MQTT topic levels); the HTTP models use the same pattern.
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,40}$"
+_ID = re.compile(ID_PATTERN)
 _LOC = re.compile(r"^([A-Za-z0-9_.-]{1,40})/([A-Za-z0-9_.\-/]{1,60})$")
 _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:00)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -118,3 +118,20 @@ def test_env_values_are_toml_when_they_parse():
 def test_check_keys_plural():
     with pytest.raises(ConfigError, match="unknown keys 'a', 'b'"):
         check_keys({"a": 1, "b": 2, "c": 3}, {"c"}, "f.toml")
+
+
+def test_text_settings_from_the_environment_are_taken_as_written():
+    env = {"TALLYMAN_UP_NAME": "2024", "TALLYMAN_UP_HTTP": "true"}
+    s = load(Settings, env_prefix="TALLYMAN_UP_", environ=env)
+    assert (s.name, s.http) == ("2024", "true")
+
+
+def test_a_bad_environment_value_names_the_variable():
+    with pytest.raises(ConfigError, match=r"^environment variable TALLYMAN_UP_WORKERS: expected"):
+        load(Settings, env_prefix="TALLYMAN_UP_", environ={"TALLYMAN_UP_WORKERS": "many"})
+
+
+def test_a_section_that_is_not_a_table(tmp_path):
+    path = write(tmp_path, 'up = "fast"\n')
+    with pytest.raises(ConfigError, match=r"\[up\]: expected a table"):
+        load(Settings, path, section="up")

@@ -123,9 +123,3 @@ def test_parse_gln():
         "5901234123457": "DC1",
         "4012345000009": "STORE1",
     }
-
-
-def test_every_option_has_help():
-    for param in edge_main.command.params:
-        assert getattr(param, "help", None), param.name
-    assert edge_main.command.help

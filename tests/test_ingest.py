@@ -94,3 +94,27 @@ def test_the_threads_ingest_a_stream_exactly_once(catalogue):
         ing.stop()
     assert acks[-1]["upto"] == 2000
     assert _rows(catalogue) == list(range(1, 2001))
+
+
+def test_a_late_count_retransmitted_to_an_ingest_without_count_rules_is_acked_again(catalogue):
+    """A count stored as the change it made (COUNT_DELTA, by the workflows' count rules) is
+    still recognised as a retransmit when no rules are attached, not rejected as a replay."""
+    from central.stock.engine import COUNT_DELTA
+
+    ev = {"seq": 1, "ts": wire.now_ts(), "type": "count", "sku": "A1", "qty": 7, "loc": "DC1/A-01"}
+    ing, acks = _ingest(catalogue)
+    ing.process([("msg", TOPIC, wire.encode_movements("DC1", "hh-1", [ev]))])
+    ing.stop()
+    assert acks[-1] == {"upto": 1, "rejected": []}
+    with sqlite3.connect(catalogue) as c:  # as the rules store a late count: its change, -3
+        c.execute("UPDATE movements SET kind = ?, qty = -3 WHERE device = 'hh-1'", (COUNT_DELTA,))
+    ing, acks = _ingest(catalogue)
+    assert ing.count_rules is None
+    ing.process([("msg", TOPIC, wire.encode_movements("DC1", "hh-1", [ev]))])
+    assert acks[-1] == {"upto": 1, "rejected": []}
+    replay = {**ev, "loc": "DC1/A-02"}  # the same seq for another bin is still a replay
+    ing.process([("msg", TOPIC, wire.encode_movements("DC1", "hh-1", [replay]))])
+    assert [r["code"] for r in acks[-1]["rejected"]] == ["seq_replayed"]
+    with sqlite3.connect(catalogue) as c:
+        codes = [r[0] for r in c.execute("SELECT code FROM dead_letters")]
+    assert codes == ["seq_replayed"]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 import pytest
 
 from central import lifecycle
 from central.stock.storage import open_storage
+from central.workflows.service import SWEEP_S
 from tallyman.console import UserError
 
 
@@ -74,3 +76,46 @@ def test_storage_connections(tmp_path):
     read_only = open_storage(tmp_path / "ledger.db", read_only=True)
     with pytest.raises(PermissionError):
         read_only.open_writer()
+
+
+def test_a_port_in_use_is_one_line_and_nothing_is_left_running(catalogue):
+    """The HTTP socket is bound before any thread starts: a busy port ends the run cleanly."""
+    import socket
+    import subprocess
+    import sys
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "tallyman.launch.cli", "central", "--db", str(catalogue),
+             "--http", f"127.0.0.1:{port}", "--broker", "mqtt://127.0.0.1:9"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        busy.close()
+    assert done.returncode == 1, done
+    errors = [ln for ln in done.stderr.splitlines() if " central INFO " not in ln]  # log lines
+    assert errors == [f"tallyman: cannot listen on 127.0.0.1:{port}: Address already in use"], done
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_the_workflow_sweeper_ends_when_its_ingest_stops(catalogue):
+    from central.ingest.pipeline import Ingest
+    from tests.helpers import wait_for
+
+    state = lifecycle.load_state(str(catalogue))
+    ingest = Ingest(state.storage, state.engine, state.catalog, lambda topic, payload: None)
+    state.workflows.attach(ingest, None)
+    state.workflows.start()  # before the ingest, as central starts them
+    ingest.start()
+    try:
+        time.sleep(2 * SWEEP_S)  # a started service outlives ticks while its ingest runs
+        assert state.workflows._sweeper.running
+        ingest.stop()
+        wait_for(lambda: not state.workflows._sweeper.running, 5, "the sweeper to end")
+    finally:
+        ingest.stop()
+        lifecycle.stop(state)

@@ -21,7 +21,7 @@ from edge.delivery.publisher import Publisher
 from edge.service import Edge, Screen
 from edge.session import Session
 from tallyman import net, wire
-from tests.helpers import wait_for  # noqa: F401
+from tests.helpers import wait_for
 
 
 @pytest.fixture

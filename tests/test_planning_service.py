@@ -23,7 +23,7 @@ from central.http.app import create_app
 from central.planning.settings import load_settings, parse_settings
 from tallyman import net, wire
 from tallyman.launch.cli import main as tallyman
-from tests.helpers import wait_for  # noqa: F401
+from tests.helpers import wait_for
 from tests.planning_fixtures import audit_rows, seed_sales, token, write_config
 
 A1_GTIN = "05901234123457"

@@ -32,6 +32,22 @@ def test_which_answers_are_retried(monkeypatch, status, retried):
     assert (out.retry_in is not None) == retried
 
 
+@pytest.mark.parametrize(
+    ("status", "retried"),
+    [(200, False), (400, False), (408, True), (409, True), (422, False), (425, True),
+     (429, True), (500, True), (501, False), (502, True), (503, True), (504, True),
+     (505, False), (None, True)],
+)  # fmt: skip
+def test_supplier_sends_retry_on_their_own_set_of_answers(monkeypatch, status, retried):
+    from central.workflows import supplier_send
+
+    settings = {"webhook_attempts": 4, "webhook_backoff_s": 0.01}
+    policy = supplier_send.Sender(None, settings, lambda: None).retry_policy()  # type: ignore[arg-type]
+    monkeypatch.setattr(webhook, "request", lambda *a, **k: Response(status))
+    out = webhook.post("http://127.0.0.1:9/x", {}, 1, policy)
+    assert (out.retry_in is not None) == retried
+
+
 def test_post_with_retries_until_accepted_with_one_body_and_headers():
     supplier = Supplier(fail_first=2, fail_status=503)
     waits: list[float] = []

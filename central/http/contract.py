@@ -27,6 +27,7 @@ from msgspec import Meta
 
 from central.access.tokens import require_role
 from central.http.errors import ApiError
+from tallyman import wire
 
 T = TypeVar("T")
 
@@ -46,7 +47,7 @@ class Error(msgspec.Struct):
 #: A site id: the same rule as `tallyman.wire.valid_id` (sites become MQTT topic levels).
 SiteId = Annotated[
     str,
-    Meta(pattern=r"^[A-Za-z0-9_.-]{1,40}$", description="a site id, e.g. DC1", examples=["DC1"]),
+    Meta(pattern=wire.ID_PATTERN, description="a site id, e.g. DC1", examples=["DC1"]),
 ]
 #: A positive whole quantity; planning sends whole floats such as 12.0, kept as given.
 WholeQty = (

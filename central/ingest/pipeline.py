@@ -39,6 +39,7 @@ log = logging.getLogger("tallyman.ingest")
 MAX_GROUP_EVENTS = 20_000
 _DELTA = ledger.MOVEMENT_COLUMNS.index("delta")
 _COMPARED = ("ts", "type", "qty", "loc")
+_COMPARED_WITHOUT_QTY = ("ts", "type", "loc")
 
 
 class Ingest:
@@ -104,6 +105,12 @@ class Ingest:
         ]
         for t in self._threads:
             t.start()
+
+    @property
+    def stopped(self) -> bool:
+        """`stop()` was called: central is shutting down (a service attached to this ingest
+        ends with it). Not the same as "not running": the services start before the ingest."""
+        return self._stop.is_set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -243,12 +250,19 @@ class Ingest:
             "SELECT ts, type, qty, loc, kind FROM movements WHERE device = ? AND seq = ?",
             (device, seq),
         ).fetchone()
-        if stored is not None:  # a late or held count stores its change, not what was counted
-            qty = stored[2]
-            rules = self.count_rules
-            if stored[4] == COUNT_DELTA and rules is not None:
-                qty = rules.counted_qty(self.reads, device, seq)
-            stored = (stored[0], stored[1], qty, stored[3])
+        compared = _COMPARED
+        if stored is not None:
+            found = dict(zip(_COMPARED, stored[:4], strict=True))  # the SELECT's order
+            if stored[4] == COUNT_DELTA:
+                # a late or held count stores its change, not what was counted: the rules that
+                # stored it know the counted quantity; without them (an ingest run without the
+                # workflows) it is unknown, and the count is judged by its time, type and bin
+                rules = self.count_rules
+                counted = None if rules is None else rules.counted_qty(self.reads, device, seq)
+                found["qty"] = counted
+                if counted is None:
+                    compared = _COMPARED_WITHOUT_QTY
+            stored = tuple(found[k] for k in compared)
         earlier = None
         if stored is None:
             earlier = self.reads.execute(
@@ -263,7 +277,7 @@ class Ingest:
                 stored = tuple(first.get(k) for k in _COMPARED)
             except (TypeError, ValueError, AttributeError):
                 stored = None
-        if stored is not None and tuple(stored) != tuple(ev.get(k) for k in _COMPARED):
+        if stored is not None and tuple(stored) != tuple(ev.get(k) for k in compared):
             detail = f"seq {seq} was already used for a different event"
             batch.dead.append(
                 (now, topic, device, site, seq, "seq_replayed", detail, _dump(ev), None)
@@ -335,9 +349,10 @@ class Ingest:
     def _commit(self, batch: Batch) -> None:
         """Apply to the engine, write everything in one transaction, then acknowledge.
 
-        The engine lock is held through COMMIT so that a stock read never sees a movement the
-        ledger could still lose; the write lock (BEGIN IMMEDIATE) is taken first so that rows
-        other processes appended (`tallyman import stock`) are applied in ledger order.
+        The engine lock is taken first and held through COMMIT, so that a stock read never sees
+        a movement the ledger could still lose; the write lock (BEGIN IMMEDIATE) is taken next,
+        before anything is read or applied, so that rows other processes appended (`tallyman
+        import stock`) are applied (`_tail`) in ledger order before this group's.
         """
         conn = self.conn
         rules = self.count_rules
@@ -353,7 +368,7 @@ class Ingest:
                     row[_DELTA] = d
                 if counts is not None:
                     counts.record(conn)
-                # many rows per statement, never executemany: see tallyman.sqlbulk
+                # many rows per statement, never executemany: see central.stock.sqlbulk
                 ledger.insert_movements(conn, batch.rows)
                 # inside the write lock: no other writer can add rows before COMMIT
                 last_id = self._max_id()

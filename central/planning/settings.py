@@ -45,6 +45,11 @@ from tallyman.config import ConfigError, build, check_keys, field_names, read_to
 from tallyman.webhook import RetryPolicy
 
 
+#: Longest wait between tries of an alert webhook that a server's Retry-After can impose (a
+#: supplier send honours up to 5 minutes: it is rescheduled in its outbox, not waited for).
+MAX_ALERT_WAIT_S = 30.0
+
+
 @dataclass(frozen=True)
 class Webhook:
     """One HTTP endpoint that receives alert changes as JSON (POST), in the background."""
@@ -73,7 +78,12 @@ class Webhook:
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(self.attempts, self.backoff_s)
+        """One thread posts to every alert hook, so a wait it honours holds back every other
+        alert: a Retry-After is honoured up to `MAX_ALERT_WAIT_S` or the hook's own longest
+        backoff, whichever is longer (the configured backoff is never shortened)."""
+        longest_backoff = self.backoff_s * 2.0 ** max(self.attempts - 2, 0)
+        cap = min(max(MAX_ALERT_WAIT_S, longest_backoff), RetryPolicy.max_delay_s)
+        return RetryPolicy(self.attempts, self.backoff_s, max_delay_s=cap)
 
 
 @dataclass(frozen=True)

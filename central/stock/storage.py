@@ -3,9 +3,11 @@
 Why one object: the ingest, the workflows, the reservation desk, the supplier sender and
 planning used to be handed a file path and each opened connections of its own. Now they are
 handed a `Storage` and ask it for the connection they need, so the settings that make the
-ledger durable live in one place, shutdown closes what was opened, and a second storage engine
-can stand behind the same methods without the services changing. Everything SQLite-specific
-(files, pragmas, WAL) stays here and in `central.stock.ledger`.
+ledger durable live in one place and shutdown closes what was opened. Opening, configuring and
+handing out connections is SQLite-specific only here and in `central.stock.ledger` (files,
+pragmas, WAL); a second engine is a second class with these methods. What is not behind it yet:
+the services still write SQLite's SQL dialect (`BEGIN IMMEDIATE`, `INSERT OR IGNORE`) and catch
+`sqlite3.Error`, so a second engine also needs those statements translated.
 
 The kinds of connection:
 
@@ -95,10 +97,13 @@ class SqliteStorage:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite may have rolled back already (a conflict clause, a failed COMMIT); a
+            # ROLLBACK then would raise and hide the real error.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
 
     def _mine(self, kind: str, read_only: bool) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, kind, None)

@@ -114,8 +114,7 @@ class WorkflowService:
     def _ingest_gone(self) -> bool:
         """The ingest this service was attached to has stopped: central is shutting down (its
         owner stops the ingest, not us), so the service ends too rather than run on alone."""
-        thread = getattr(self.ingest, "_thread", None)
-        return thread is not None and not thread.is_alive()
+        return self.ingest is not None and self.ingest.stopped
 
     def _hold_rule(self) -> counts.HoldRule | None:
         return counts.hold_rule(

@@ -3,10 +3,11 @@
 Why an outbox table and a sender thread: a webhook can be down for minutes; the approval that
 triggers the send must not wait for it, and a restart must not forget it. Each send is a
 `po_sends` row; the sender retries it with exponential backoff (honouring Retry-After) until the
-supplier answers 2xx, a 4xx says retrying cannot help, or the attempts run out — the same
-posting and retry rules as planning's alert webhooks (`tallyman.webhook`). Every attempt
-carries the same `Idempotency-Key` (PO number + revision), so a supplier that saw an attempt
-whose answer we lost does not book the order twice.
+supplier answers 2xx, an answer outside `RETRYABLE` says retrying cannot help, or the attempts
+run out — the same posting and backoff as planning's alert webhooks (`tallyman.webhook`), with
+the set of answers worth another try that supplier sends have always used (408, 409 and 425 are
+retried too; 501 and 505 are not). Every attempt carries the same `Idempotency-Key` (PO number +
+revision), so a supplier that saw an attempt whose answer we lost does not book the order twice.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ CSV_COLUMNS = (
     "ship_to_site",
     "ship_to_loc",
 )
+#: HTTP answers after which trying again may succeed (no answer at all is always retried).
+RETRYABLE = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
 def idempotency_key(po: dict) -> str:
@@ -192,7 +195,9 @@ class Sender:
     def retry_policy(self) -> webhook.RetryPolicy:
         """From the workflow settings of the moment (an admin may change them meanwhile)."""
         return webhook.RetryPolicy(
-            self.settings["webhook_attempts"], self.settings["webhook_backoff_s"]
+            self.settings["webhook_attempts"],
+            self.settings["webhook_backoff_s"],
+            retry_statuses=RETRYABLE,
         )
 
     def _failed_attempt(self, send_id, attempt, status, detail, retry_in) -> None:

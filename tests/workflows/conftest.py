@@ -15,7 +15,7 @@ from central.http.app import create_app
 from central.lifecycle import load_state, start, stop
 from central.stock import ledger
 from tallyman import wire
-from tests.helpers import wait_for  # noqa: F401
+from tests.helpers import wait_for
 
 
 @dataclass

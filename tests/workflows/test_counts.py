@@ -11,7 +11,7 @@ from central.stock import ledger
 from central.stock.catalog import Catalog
 from central.stock.engine import StockEngine
 from tallyman import wire
-from tests.workflows.conftest import wait_for
+from tests.helpers import wait_for
 
 CELL = {"sku": "A1", "loc": "DC1/A-01"}
 

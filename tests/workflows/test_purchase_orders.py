@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflows.conftest import wait_for
+from tests.helpers import wait_for
 from tests.workflows.webhook import Supplier
 
 
@@ -162,6 +162,22 @@ def test_webhook_gives_up_on_a_client_error(central):
         )
         assert len(supplier.posts) == 1
         assert c.get(f"/purchase-orders/{po['number']}")["status"] == "approved"
+    finally:
+        supplier.close()
+
+
+@pytest.mark.parametrize(("status", "posts", "outcome"), [(409, 2, "done"), (501, 1, "failed")])
+def test_webhook_retries_on_the_supplier_set_of_answers(central, status, posts, outcome):
+    """408/409/425 are worth another try for a supplier, 501/505 are not (unlike alerts)."""
+    c = central
+    supplier = Supplier(fail_first=1, fail_status=status)
+    try:
+        settings = {"suppliers": {"S1": {"webhook": supplier.url}}, "webhook_backoff_s": 0.05}
+        c.call("PUT", "/workflow-settings", "admin", settings, status=200)
+        po = make_po(c, 100)
+        ref = f"/purchase-orders/{po['number']}"
+        wait_for(lambda: c.get(ref)["sends"][0]["status"] == outcome, 10)
+        assert len(supplier.posts) == posts
     finally:
         supplier.close()
 

@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from central.http.app import create_app
 from central.lifecycle import load_state, stop
-from tests.workflows.conftest import wait_for
+from tests.helpers import wait_for
 
 CLIENTS = 50
 

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from central.workflows import WorkflowError, states
-from tests.workflows.conftest import wait_for
+from tests.helpers import wait_for
 
 #: Written independently of central.workflows.states: what the issue and docs promise.
 EXPECTED = {

@@ -8,7 +8,7 @@ import threading
 import paho.mqtt.client as mqtt
 
 from tallyman import net, wire
-from tests.workflows.conftest import wait_for
+from tests.helpers import wait_for
 
 
 class TaskListener:
