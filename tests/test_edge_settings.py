@@ -1,5 +1,5 @@
 """Ranged edge settings are checked whichever source they come from: the [edge] table and the
-TALLYMAN_EDGE_* variables do not pass through click's types, so `check_settings` holds the ranges."""
+TALLYMAN_EDGE_* variables skip click's types, so `check_settings` holds the ranges."""
 
 from __future__ import annotations
 

@@ -417,7 +417,33 @@ def test_plan_cli_is_read_only(seeded, tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("[central]\nintervall_s = 5\n")
     assert tallyman(["plan", "run", "--db", str(seeded), "--config", str(bad)]) == 1
-    assert "intervall_s" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "intervall_s" in err and err.count(str(bad)) == 1  # the file named once
+
+
+def test_a_long_retry_after_does_not_hold_alerts_up_for_minutes(monkeypatch):
+    """One thread posts every alert hook: a 429 asking for 5 minutes is honoured up to 30 s
+    (or the hook's own longest backoff, when that is longer)."""
+    from central.planning.notify import WebhookSender
+    from central.planning.settings import Webhook
+    from tallyman import webhook
+    from tallyman.http_client import Response
+
+    answers = iter([Response(429, headers={"Retry-After": "300"}), Response(200)])
+    monkeypatch.setattr(webhook, "request", lambda *a, **k: next(answers))
+    waits: list[float] = []
+
+    class Stop:
+        def wait(self, seconds: float) -> bool:
+            waits.append(seconds)
+            return False
+
+    hook = Webhook("http://127.0.0.1:9/hook")
+    assert WebhookSender((hook,), _stop=Stop()).deliver(hook, {"v": 1})  # type: ignore[arg-type]
+    assert waits == [30.0]
+    slow = Webhook("http://x", attempts=4, backoff_s=20.0).retry_policy
+    assert [slow.delay_after(k) for k in (1, 2, 3)] == [20.0, 40.0, 80.0]  # backoff untouched
+    assert slow.delay_after(1, retry_after=300.0) == 80.0
 
 
 def test_settings():

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tallyman import wire
-from tallyman.net import free_port, wait_port  # noqa: F401 - re-exported for BrokerDir users
+from tallyman.net import wait_port
 
 CENTRAL_USER = "central"
 

@@ -38,8 +38,8 @@ log = logging.getLogger("tallyman.ingest")
 #: Stop draining the queue into one transaction past this many events (bounds commit latency).
 MAX_GROUP_EVENTS = 20_000
 _DELTA = ledger.MOVEMENT_COLUMNS.index("delta")
-_COMPARED = ("ts", "type", "qty", "loc")
-_COMPARED_WITHOUT_QTY = ("ts", "type", "loc")
+_COMPARED: tuple[str, ...] = ("ts", "type", "qty", "loc")
+_COMPARED_WITHOUT_QTY: tuple[str, ...] = ("ts", "type", "loc")
 
 
 class Ingest:

@@ -27,7 +27,6 @@ import click
 from tallyman.console import (
     api_call,
     api_options,
-    db_option,
     emit,
     fail,
     json_option,
@@ -60,10 +59,9 @@ def rebuild_engine(conn: sqlite3.Connection) -> tuple[StockEngine, Catalog]:
     engine = StockEngine()
     engine.rebuild(conn, catalog.max_item_id, catalog.max_loc_id)
     if table_exists(conn, "reservation_allocations"):
-        for item_id, loc_id, qty in conn.execute(
-            "SELECT item_id, loc_id, qty FROM reservation_allocations"
-        ):
-            engine.add_reserved(item_id, loc_id, qty)
+        from central.workflows.reservations import load_reserved
+
+        load_reserved(conn, engine)
     if table_exists(conn, "purchase_orders"):
         from central.workflows.purchase_orders import load_on_order
 
@@ -139,7 +137,12 @@ def command(ctx: click.Context, api: str | None, token: str | None) -> None:
 
 
 @command.command("run")
-@db_option
+@click.option(
+    "--db",
+    required=True,
+    metavar="PATH",
+    help="central's ledger (an SQLite file) to plan over; it must exist, and is only read",
+)
 @click.option(
     "--config",
     type=click.Path(dir_okay=False),
@@ -160,8 +163,8 @@ def run(db: str, config: str | None, as_json: bool) -> None:
         fail(f"no ledger at {db}")
     try:
         settings = load_settings(config)
-    except (OSError, ValueError) as exc:
-        fail(f"{config}: {exc}")
+    except (OSError, ValueError) as exc:  # the message names the file
+        fail(str(exc))
     t0 = time.perf_counter()
     storage = open_storage(db, read_only=True)
     engine, catalog = rebuild_engine(storage.reader())

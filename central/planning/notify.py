@@ -7,9 +7,12 @@ open alert of a busy site would be republished whole on every scan. The current 
 `GET /api/alerts?site=`; the topic carries what changed, as it changes.
 
 Webhooks: POSTed from a background thread with a timeout and retries with exponential backoff
-(`tallyman.webhook`, the same sending and retry rules as the supplier PO sends), so neither the
+(`tallyman.webhook`, the same sending and backoff as the supplier PO sends), so neither the
 ingest nor the planning worker ever waits on a slow or dead endpoint; the queue is bounded and
-drops the oldest payload (logged) when an endpoint stays down.
+drops the oldest payload (logged) when an endpoint stays down. The one thread waits between
+tries itself, so a hook's Retry-After is honoured only up to 30 s or its longest backoff
+(`central.planning.settings.Webhook.retry_policy`): one endpoint cannot hold the others back
+for minutes.
 """
 
 from __future__ import annotations

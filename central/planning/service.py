@@ -69,7 +69,9 @@ from central.stock.catalog import Catalog
 from central.stock.engine import StockEngine
 from central.stock.storage import Storage
 from central.workflows.db import Actor
+from central.workflows.models import PurchaseOrderCreate, convert
 from tallyman import wire
+from tallyman.periodic import Periodic
 
 log = logging.getLogger("tallyman.planning")
 
@@ -257,7 +259,9 @@ class PlanningService:
         self._pass_lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue()
         self._ready = threading.Event()
-        self._wake = threading.Event()
+        #: The full passes: at once on start, then every interval_s or when asked (`trigger`).
+        self._timer = Periodic(self.settings.central.interval_s, self._pass_tick, "planning-pass")
+        self._requested = False  # the next pass was asked for, not due by the clock
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._seq = 0
@@ -276,19 +280,19 @@ class PlanningService:
         """Start loading (in the background) and the threads; idempotent."""
         if self._threads:
             return
-        for name, target in (("planning-pass", self._pass_loop), ("planning-alerts", self._work)):
-            t = threading.Thread(target=target, name=name, daemon=True)
-            t.start()
-            self._threads.append(t)
+        self._timer.start().wake()  # the first round loads and plans at once
+        t = threading.Thread(target=self._work, name="planning-alerts", daemon=True)
+        t.start()
+        self._threads.append(t)
         self.webhooks.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
+        self._timer.stop(join_s=10)
         for t in self._threads:
             t.join(timeout=10)
         self.webhooks.stop()
-        if not any(t.is_alive() for t in self._threads):
+        if not self._timer.running and not any(t.is_alive() for t in self._threads):
             for conn in (self._conn, self._pass_conn):
                 if conn is not None:
                     conn.close()
@@ -351,7 +355,18 @@ class PlanningService:
             )  # fmt: skip
             return self.state
 
-    def _pass_loop(self) -> None:
+    def _pass_tick(self) -> None:
+        """One round of the pass timer. The first loads the history and plans at once (the
+        alert worker waits for it); the others plan because they were asked (`trigger`) or
+        because the interval is up. A failed pass is logged by the timer; the next comes as
+        usual."""
+        if not self._ready.is_set():
+            self._first_pass()
+            return
+        requested, self._requested = self._requested, False
+        self.run_pass("requested" if requested else "periodic")
+
+    def _first_pass(self) -> None:
         try:
             self.load()
             self.run_pass("start")
@@ -361,16 +376,8 @@ class PlanningService:
             log.exception("planning failed to start")
         finally:
             self._ready.set()
-        interval = self.settings.central.interval_s
-        while not self._stop.is_set():
-            woke = self._wake.wait(interval)
-            if self._stop.is_set():
-                break
-            self._wake.clear()
-            try:
-                self.run_pass("requested" if woke else "periodic")
-            except Exception:
-                log.exception("planning pass failed; next one in %.0f s", interval)
+        if self._requested:  # asked for before the first round ran: the next one comes now
+            self._timer.wake()
 
     # --- incremental: the alert worker -----------------------------------------------------------
 
@@ -380,7 +387,9 @@ class PlanningService:
             self._queue.put((time.monotonic(), batch))
 
     def _work(self) -> None:
-        self._ready.wait()
+        while not self._ready.wait(0.2):  # central may stop before the first pass has run
+            if self._stop.is_set():
+                return
         while not self._stop.is_set():
             try:
                 first = self._queue.get(timeout=0.2)
@@ -398,7 +407,7 @@ class PlanningService:
             except Exception:
                 log.exception("planning could not fold a batch; the next pass reloads")
                 self._reload = True
-                self._wake.set()
+                self.trigger()
 
     def _idle(self) -> None:
         """No batch waiting: fold rows no batch announced, and sweep when it is time."""
@@ -479,7 +488,7 @@ class PlanningService:
             site = _take(ix.loc_to_site, m.loc_id)
             dst = np.where(m.to_loc_id > 0, _take(ix.loc_to_site, m.to_loc_id), -1)
         if ((sku < 0) | (site < 0)).any():
-            self._wake.set()  # new items or sites: the next pass rebuilds from the ledger
+            self.trigger()  # new items or sites: the next pass rebuilds from the ledger
         ok = (sku >= 0) & (site >= 0)
         n_sites = ix.n_sites
         series = sku * n_sites + site
@@ -674,7 +683,8 @@ class PlanningService:
                     "note": f"reorder proposal from the planning pass of {now}",
                 }
                 try:
-                    po, created = self.workflows.po_create(Actor(*PLANNER), body, "proposal")
+                    draft = convert(PurchaseOrderCreate, body)  # as the API would validate it
+                    po, created = self.workflows.po_create(Actor(*PLANNER), draft, "proposal")
                     rec.update(po_number=po["number"], po_status=po["status"], created=created)
                 except Exception as exc:  # one bad draft must not lose the others
                     rec["error"] = getattr(exc, "detail", str(exc))
@@ -684,7 +694,8 @@ class PlanningService:
 
     def trigger(self) -> None:
         """Ask the pass thread for a pass now (without waiting for it)."""
-        self._wake.set()
+        self._requested = True
+        self._timer.wake()
 
     # --- false alarms ----------------------------------------------------------------------------
 

@@ -44,7 +44,6 @@ from central.planning.core.alerts import TIER_NAMES
 from tallyman.config import ConfigError, build, check_keys, field_names, read_toml
 from tallyman.webhook import RetryPolicy
 
-
 #: Longest wait between tries of an alert webhook that a server's Retry-After can impose (a
 #: supplier send honours up to 5 minutes: it is rescheduled in its outbox, not waited for).
 MAX_ALERT_WAIT_S = 30.0

@@ -25,7 +25,7 @@ from tallyman.wire import SIGN
 #: order, so the row carries the effect itself (see central.workflows.counts).
 COUNT_DELTA = len(TYPE_CODE)
 
-#: Kernel behaviour per movement kind code (see central.stock_kernels), and its *gain*: the
+#: Kernel behaviour per movement kind code (see central.stock.kernels), and its *gain*: the
 #: change to on-hand at the movement's own location per unit of qty (0 for a count, which sets
 #: it; −1 for a putaway or a shipment, which take stock away from there).
 BEHAVIOUR = np.zeros(len(TYPE_CODE) + 1, dtype=np.int64)

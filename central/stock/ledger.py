@@ -160,7 +160,8 @@ DEAD_LETTER_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def insert_movements(conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert ledger rows (MOVEMENT_COLUMNS order), many per statement (see tallyman.sqlbulk)."""
+    """Insert ledger rows (MOVEMENT_COLUMNS order), many per statement (see
+    central.stock.sqlbulk)."""
     sqlbulk.insert_rows(conn, INSERT_MOVEMENT_HEAD, MOVEMENT_VALUES, rows)
 
 

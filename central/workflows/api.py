@@ -76,9 +76,7 @@ TO_ROLES = {
 
 
 def service() -> WorkflowService:
-    wf = current_app.config["STATE"].workflows
-    if wf is None:
-        raise ApiError(503, "unavailable", "workflows are not running in this central")
+    wf: WorkflowService = current_app.config["STATE"].workflows
     return wf
 
 
@@ -99,7 +97,7 @@ def actor() -> Actor:
 )
 def po_create(body: PurchaseOrderCreate):
     """Create a draft purchase order by hand (submit=true: and submit it)."""
-    po, _ = service().po_create(actor(), as_dict(body), "manual")
+    po, _ = service().po_create(actor(), body, "manual")
     return jsonify(po), 201
 
 
@@ -113,7 +111,7 @@ def po_create(body: PurchaseOrderCreate):
 )
 def po_from_proposal(body: PurchaseOrderCreate):
     """A purchase order from a reorder proposal, idempotent by its key (200: made already)."""
-    po, created = service().po_create(actor(), as_dict(body), "proposal")
+    po, created = service().po_create(actor(), body, "proposal")
     return jsonify(po), 201 if created else 200
 
 
@@ -263,10 +261,8 @@ RESERVE_ROLES = ("staff", "planner")
 def reserve(wf: WorkflowService, req: ReservationRequest, who: Actor) -> dict:
     """The reservation (201), or ApiError 409 insufficient_stock when the site's available
     is short. Both ways in (the route and the fast path) come through here."""
-    if wf is None:
-        raise ApiError(503, "unavailable", "workflows are not running in this central")
     try:
-        return wf.reserve(as_dict(req), who)
+        return wf.reserve(req, who)
     except FutureTimeout:
         raise ApiError(503, "busy", "the reservation desk is busy; try again") from None
 
@@ -393,14 +389,14 @@ def reservation_get(res_id: int):
 )
 def reservation_fulfil(res_id: int, body: FulfilBody):
     """Fulfil a reservation: as a sale now, or as a pick for a handheld."""
-    return jsonify(service().reservation_event(res_id, "fulfil", actor(), as_dict(body)))
+    return jsonify(service().reservation_event(res_id, "fulfil", actor(), body.how))
 
 
 @bp.post("/reservations/<int:res_id>/cancel")
 @endpoint(roles=("staff", "planner"), response=Reservation, errors=(409,))
 def reservation_cancel(res_id: int):
     """Cancel a reservation: its stock is available again."""
-    return jsonify(service().reservation_event(res_id, "cancel", actor(), {}))
+    return jsonify(service().reservation_event(res_id, "cancel", actor()))
 
 
 # --- counts, tasks, settings, audit -----------------------------------------------------------
@@ -447,7 +443,7 @@ def settings_get():
 @endpoint(roles=("admin",), body=SettingsChange, response=WorkflowSettings)
 def settings_put(body: SettingsChange):
     """Change some workflow settings; the answer is all of them."""
-    return jsonify(service().update_settings(as_dict(body), actor()))
+    return jsonify(service().update_settings(body, actor()))
 
 
 @bp.get("/audit")

@@ -62,9 +62,13 @@ FULFIL_AS = ("sale", "pick", "handheld")
 SEND_CHANNELS = ("webhook", "file")
 
 LINE_FORMAT = "SKU:QTY"
-LINE_HELP = (
+PO_LINE_HELP = (
     "a line as SKU:QTY, e.g. A1:40 (repeat for more lines); "
-    "POs deliver to --site, or to SITE for a line written SKU:QTY@SITE"
+    "it is delivered to --site, or to SITE for a line written SKU:QTY@SITE"
+)
+TRANSFER_LINE_HELP = (
+    "a line as SKU:QTY, e.g. A1:4 (repeat for more lines); "
+    "it goes from the --from site to the --to site"
 )
 
 PO_COLUMNS = ("number", "supplier", "status", "source", "total_value", "created_at")
@@ -270,7 +274,7 @@ def po_send(
 @po.command("create")
 @click.option("--supplier", required=True, metavar="SUPPLIER", help="the supplier's code")
 @click.option("--site", metavar="SITE", help="where the lines are delivered, e.g. DC1")
-@click.option("--line", "lines", multiple=True, required=True, metavar="SKU:QTY", help=LINE_HELP)
+@click.option("--line", "lines", multiple=True, required=True, metavar="SKU:QTY", help=PO_LINE_HELP)
 @click.option("--submit", is_flag=True, help="submit it for approval at once")
 @api_options
 @json_option
@@ -381,7 +385,9 @@ _to_action(
 @transfer.command("create")
 @click.option("--from", "from_site", required=True, metavar="SITE", help="the site that sends")
 @click.option("--to", "to_site", required=True, metavar="SITE", help="the site that receives")
-@click.option("--line", "lines", multiple=True, required=True, metavar="SKU:QTY", help=LINE_HELP)
+@click.option(
+    "--line", "lines", multiple=True, required=True, metavar="SKU:QTY", help=TRANSFER_LINE_HELP
+)
 @api_options
 @json_option
 def to_create(

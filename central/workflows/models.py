@@ -1,25 +1,40 @@
 """What the workflows API (`central.workflows.api`) takes and answers, as msgspec Structs.
 
-Request models check shape and types and name the field that is wrong; what needs the ledger
+Request models check shape and types and name the field that is wrong. What needs the ledger
 (a SKU in the item master, a bin at a site) or the live settings (the longest reservation TTL)
-stays with the workflow that acts on it. Request fields a service gives its own default are
-`UNSET` (or default to what the service would use), so the dict a service receives
-(`contract.as_dict`) omits them and the default stays in one place.
+stays with the workflow that acts on it. Reservations, purchase orders and settings take the
+decoded model itself, so each check is made once (a caller outside HTTP, planning's draft POs,
+builds the model with `convert`); the other services take the plain dict of `contract.as_dict`.
+Request fields a service gives its own default are `UNSET` (or default to what the service
+would use), so the default stays in one place.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from central.http.contract import Note, Number, SiteId, WholeQty
+from central.http.contract import Note, Number, SiteId, WholeQty, explain
+from central.workflows import WorkflowError
 from central.workflows.reservations import CHANNELS
 from central.workflows.transfers import KINDS, RESOLUTIONS
 
 MAX_LIMIT = 10_000
 MAX_LINES = 10_000
+
+T = TypeVar("T")
+
+
+def convert(model: type[T], data: Any) -> T:
+    """`data` built in Python (planning's draft POs) as `model`, validated exactly as the same
+    body is over HTTP, so a service has one validation whoever calls it; WorkflowError 400
+    bad_request naming the field otherwise."""
+    try:
+        return msgspec.convert(data, model)
+    except msgspec.ValidationError as exc:
+        raise WorkflowError(400, "bad_request", explain(exc, model)) from None
 
 
 class Listing(msgspec.Struct):
@@ -31,13 +46,18 @@ class Listing(msgspec.Struct):
 # --- purchase orders ----------------------------------------------------------------------------
 
 
+#: A unit cost: zero or more.
+UnitCost = Annotated[
+    Annotated[int, Meta(ge=0)] | Annotated[float, Meta(ge=0)],
+    Meta(description="default: the item master's unit cost"),
+]
+
+
 class PurchaseOrderLine(msgspec.Struct, omit_defaults=True):
     sku: str
     site: str
     qty: WholeQty
-    unit_cost: Annotated[Number, Meta(description="default: the item master's unit cost")] | (
-        UnsetType
-    ) = UNSET
+    unit_cost: UnitCost | UnsetType = UNSET
     loc: Annotated[str | None, Meta(description="receiving bin (default: the site's dock)")] = None
 
 

@@ -13,7 +13,9 @@ import logging
 import math
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+from msgspec import UNSET
 
 from central.stock.catalog import Catalog
 from central.stock.engine import StockEngine
@@ -21,6 +23,9 @@ from central.workflows import WorkflowError, approvals, places, states
 from central.workflows.db import Actor, audit, one, rows
 from central.workflows.reservations import ts_after
 from tallyman import wire
+
+if TYPE_CHECKING:  # the models import the workflows (their choices): no cycle at run time
+    from central.workflows.models import PurchaseOrderCreate, PurchaseOrderLine
 
 log = logging.getLogger("tallyman.workflows")
 
@@ -103,27 +108,24 @@ def create(
     catalog: Catalog,
     settings: dict,
     actor: Actor,
-    body: Any,
+    body: PurchaseOrderCreate,
     source: str,
 ) -> tuple[dict, bool]:
-    """A draft PO from `{"supplier", "lines": [{"sku","site","qty"[,"unit_cost","loc"]}]}`.
+    """A draft PO from a decoded `PurchaseOrderCreate` (its shape already checked by the model;
+    what needs the ledger, the item master and the site's bins, is checked here).
 
     From a proposal, `key` makes it idempotent: the same key returns the PO already made
     (created False). Returns (po, created).
     """
-    if not isinstance(body, dict):
-        raise WorkflowError(400, "bad_request", "send a JSON object")
-    supplier = _supplier(body)
-    key = _proposal_key(body)
-    if key is not None:
+    if body.key is not None:
         found = conn.execute(
-            "SELECT id FROM purchase_orders WHERE proposal_key = ?", (key,)
+            "SELECT id FROM purchase_orders WHERE proposal_key = ?", (body.key,)
         ).fetchone()
         if found is not None:
             return view(conn, found[0]), False
-    draft = _draft_lines(conn, body.get("lines"))
-    note = _note(body)
-    po_id = _insert(conn, settings, actor, source, supplier, key, draft, note)
+    draft = _draft_lines(conn, body.lines)
+    supplier = body.supplier.strip()
+    po_id = _insert(conn, settings, actor, source, supplier, body.key, draft, body.note)
     return view(conn, po_id), True
 
 
@@ -136,35 +138,12 @@ class _Draft:
     total: float
 
 
-def _supplier(body: dict) -> str:
-    supplier = body.get("supplier")
-    if not isinstance(supplier, str) or not supplier.strip() or len(supplier) > 64:
-        raise WorkflowError(400, "bad_request", "supplier is required (text, ≤ 64 characters)")
-    return supplier.strip()
-
-
-def _proposal_key(body: dict) -> str | None:
-    key = body.get("key")
-    if key is not None and (not isinstance(key, str) or not key or len(key) > 128):
-        raise WorkflowError(400, "bad_request", "key must be text of at most 128 characters")
-    return key
-
-
-def _note(body: dict) -> str | None:
-    note = body.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 1000):
-        raise WorkflowError(400, "bad_request", "note must be text of at most 1000 characters")
-    return note
-
-
-def _draft_lines(conn: sqlite3.Connection, raw_lines: Any) -> _Draft:
+def _draft_lines(conn: sqlite3.Connection, body_lines: list[PurchaseOrderLine]) -> _Draft:
     """Every line checked against the item master and the site's bins (numbered from 1 in
     the errors); one line per SKU and bin."""
-    if not isinstance(raw_lines, list) or not raw_lines or len(raw_lines) > 10_000:
-        raise WorkflowError(400, "bad_request", "lines must be a non-empty list")
     draft = _Draft([], set(), 0.0)
     seen: set[tuple[str, str]] = set()
-    for n, line in enumerate(raw_lines, 1):
+    for n, line in enumerate(body_lines, 1):
         row, category = _draft_line(conn, n, line)
         _, sku, _, _, loc, _, qty, cost = row
         if (sku, loc) in seen:
@@ -177,24 +156,20 @@ def _draft_lines(conn: sqlite3.Connection, raw_lines: Any) -> _Draft:
     return draft
 
 
-def _draft_line(conn: sqlite3.Connection, n: int, line: Any) -> tuple[tuple, str | None]:
+def _draft_line(
+    conn: sqlite3.Connection, n: int, line: PurchaseOrderLine
+) -> tuple[tuple, str | None]:
     """Line `n` as ((n, sku, item_id, site, loc, loc_id, qty, unit_cost), the item's
     category); the unit cost defaults to the item master's."""
-    if not isinstance(line, dict):
-        raise WorkflowError(400, "bad_request", f"line {n} is not an object")
-    sku, site = line.get("sku"), line.get("site")
-    if not isinstance(sku, str) or not isinstance(site, str):
-        raise WorkflowError(400, "bad_request", f"line {n}: sku and site are required")
+    sku, site = line.sku, line.site
     item = conn.execute(
         "SELECT id, category, coalesce(unit_cost, 0) FROM items WHERE sku = ?", (sku,)
     ).fetchone()
     if item is None:
         raise WorkflowError(404, "unknown_sku", f"line {n}: SKU {sku} is not in the item master")
-    qty = places.whole(line.get("qty"), f"line {n}: qty")
-    loc, loc_id = places.resolve(conn, site, line.get("loc"))
-    cost = line.get("unit_cost", item[2])
-    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or cost < 0:
-        raise WorkflowError(400, "bad_request", f"line {n}: unit_cost must be ≥ 0")
+    qty = int(line.qty)  # whole: the model refuses 12.5
+    loc, loc_id = places.resolve(conn, site, line.loc)
+    cost = item[2] if line.unit_cost is UNSET else line.unit_cost
     return (n, sku, item[0], site, loc, loc_id, qty, float(cost)), item[1]
 
 

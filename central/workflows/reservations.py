@@ -23,9 +23,10 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from msgspec import UNSET
 
 from central.stock import sqlbulk
 from central.stock.catalog import Catalog
@@ -46,6 +47,9 @@ from central.workflows.db import (
 from central.workflows.movements import CentralMovements
 from central.workflows.tasks import close_task, open_task
 from tallyman import wire
+
+if TYPE_CHECKING:  # the models import CHANNELS from here: no cycle at run time
+    from central.workflows.models import ReservationRequest
 
 log = logging.getLogger("tallyman.workflows")
 
@@ -81,7 +85,8 @@ class _Rows:
         self.ts = _fmt(self.now)
 
     def write(self, conn: sqlite3.Connection) -> None:
-        """Many rows per statement: executemany waits for the GIL per row (tallyman.sqlbulk)."""
+        """Many rows per statement: executemany waits for the GIL per row
+        (central.stock.sqlbulk)."""
         sqlbulk.insert_rows(
             conn,
             "INSERT INTO reservations (id, sku, item_id, site, partner, requested_site, channel, "
@@ -120,28 +125,28 @@ class Request:
     future: Future = field(default_factory=Future)
 
 
-def parse_request(body: Any, actor: Actor, settings: dict) -> Request:
-    """Validate `{"sku","site","qty","channel"[,"ttl_s","ref","route"]}` (400 on anything off)."""
-    if not isinstance(body, dict):
-        raise WorkflowError(400, "bad_request", "send a JSON object")
-    sku, site, qty = body.get("sku"), body.get("site"), body.get("qty")
-    channel = str(body.get("channel", "")).replace("-", "_")
-    if not isinstance(sku, str) or not sku or not wire.valid_id(site):
-        raise WorkflowError(400, "bad_request", "sku and site are required")
-    if type(qty) is not int or not 0 < qty <= 1_000_000_000:
-        raise WorkflowError(400, "bad_request", "qty must be a positive integer")
-    if channel not in CHANNELS:
-        raise WorkflowError(400, "bad_request", f"channel must be one of {', '.join(CHANNELS)}")
-    ttl = body.get("ttl_s", settings["reservation_ttl_s"])
-    if not isinstance(ttl, (int, float)) or not 0 < ttl <= settings["reservation_max_ttl_s"]:
-        limit = settings["reservation_max_ttl_s"]
+def request_from(req: ReservationRequest, actor: Actor, settings: dict) -> Request:
+    """The desk's request for a decoded `ReservationRequest`. The model checked its shape (sku,
+    site id, qty, channel, ref); what needs the live settings is checked here: the TTL, whose
+    default and limit an admin may change (400 beyond the limit)."""
+    ttl = settings["reservation_ttl_s"] if req.ttl_s is UNSET else req.ttl_s
+    limit = settings["reservation_max_ttl_s"]
+    if not 0 < ttl <= limit:
         raise WorkflowError(400, "bad_request", f"ttl_s must be in (0, {limit}] seconds")
-    ref = body.get("ref")
-    if ref is not None and (not isinstance(ref, str) or len(ref) > 64):
-        raise WorkflowError(400, "bad_request", "ref must be text of at most 64 characters")
-    return Request(
-        sku, site, qty, channel, float(ttl), ref, body.get("route", True) is not False, actor
-    )
+    channel = req.channel.replace("-", "_")  # group-buy is a spelling of group_buy
+    return Request(req.sku, req.site, req.qty, channel, float(ttl), req.ref, req.route, actor)
+
+
+def load_reserved(conn: sqlite3.Connection, engine: StockEngine) -> int:
+    """Add every open allocation to the engine's `reserved`; how many there were. Central's
+    desk does it at start, `tallyman plan run` to see stock as central holds it."""
+    n = 0
+    for item_id, loc_id, qty in conn.execute(
+        "SELECT item_id, loc_id, qty FROM reservation_allocations"
+    ):
+        engine.add_reserved(item_id, loc_id, qty)
+        n += 1
+    return n
 
 
 class ReservationDesk:
@@ -169,13 +174,7 @@ class ReservationDesk:
 
     def load(self, conn: sqlite3.Connection) -> int:
         """Add every open allocation to `reserved` (after `engine.clear_workflow_measures`)."""
-        n = 0
-        for item_id, loc_id, qty in conn.execute(
-            "SELECT item_id, loc_id, qty FROM reservation_allocations"
-        ):
-            self.engine.add_reserved(item_id, loc_id, qty)
-            n += 1
-        return n
+        return load_reserved(conn, self.engine)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="reservations", daemon=True)

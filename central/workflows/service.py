@@ -31,8 +31,9 @@ from central.workflows import (
 )
 from central.workflows import settings as settings_mod
 from central.workflows.db import Actor, audit, engine_tx, rows
+from central.workflows.models import PurchaseOrderCreate, ReservationRequest, SettingsChange
 from central.workflows.movements import CentralMovements
-from central.workflows.reservations import ReservationDesk, parse_request
+from central.workflows.reservations import ReservationDesk
 from central.workflows.supplier_send import Sender
 from central.workflows.tasks import TaskBoard
 from tallyman import wire
@@ -258,8 +259,8 @@ class WorkflowService:
 
     # --- settings --------------------------------------------------------------------------------
 
-    def update_settings(self, changes: Any, actor: Actor) -> dict:
-        changes = settings_mod.validate(changes)
+    def update_settings(self, change: SettingsChange, actor: Actor) -> dict:
+        changes = settings_mod.validate(change)
         with self.storage.tx() as conn:
             settings_mod.save(conn, changes)
             audit(conn, actor, "settings.update", ",".join(sorted(changes)), str(changes)[:1000])
@@ -277,12 +278,14 @@ class WorkflowService:
             )
             supplier_send.queue(conn, po, channel, target)
 
-    def po_create(self, actor: Actor, body: Any, source: str) -> tuple[dict, bool]:
+    def po_create(self, actor: Actor, body: PurchaseOrderCreate, source: str) -> tuple[dict, bool]:
+        """A draft PO (and submitted, with `submit`); (po, created). Planning builds `body` with
+        `models.convert`, the API decodes it: one validation either way."""
         with self.tx() as (conn, undo):
             po, created = purchase_orders.create(
                 conn, self.catalog, self.settings, actor, body, source
             )
-            if created and isinstance(body, dict) and body.get("submit"):
+            if created and body.submit:
                 po = purchase_orders.submit(conn, self.engine, self.settings, po["id"], actor, undo)
                 self._after_approval(conn, po)
         self.sender.wake()
@@ -350,18 +353,18 @@ class WorkflowService:
 
     # --- reservations ----------------------------------------------------------------------------
 
-    def reserve(self, body: Any, actor: Actor, timeout: float = 30.0) -> dict:
-        req = parse_request(body, actor, self.settings)
-        return self.desk.submit(req).result(timeout=timeout)
+    def reserve(self, req: ReservationRequest, actor: Actor, timeout: float = 30.0) -> dict:
+        """Grant `req` through the desk (see central.workflows.reservations)."""
+        request = reservations.request_from(req, actor, self.settings)
+        return self.desk.submit(request).result(timeout=timeout)
 
-    def reservation_event(self, res_id: int, event: str, actor: Actor, body: Any) -> dict:
+    def reservation_event(self, res_id: int, event: str, actor: Actor, how: str = "sale") -> dict:
+        """Cancel or fulfil a reservation; `how` a fulfilment is made (FulfilBody's choices:
+        sale, pick or handheld)."""
         with self.tx() as (conn, undo):
             if event == "cancel":
                 reservations.cancel(conn, self.engine, res_id, actor, undo)
             elif event == "fulfil":
-                how = (body or {}).get("as", "sale") if isinstance(body, dict) else "sale"
-                if how not in ("sale", "pick", "handheld"):
-                    raise WorkflowError(400, "bad_request", "as must be sale, pick or handheld")
                 reservations.fulfil(
                     conn, self.engine, self.catalog, self.movements, res_id, how, actor
                 )

@@ -1,9 +1,9 @@
 """Workflow rules a site changes without a release: approval tiers, tolerances, TTLs, routing.
 
 Stored as JSON values in `wf_settings`, read once at start-up and on every change through the
-API; a key that was never set takes its default here. An unknown key is refused the way the one
-configuration loader refuses it (`tallyman.config.check_keys`: the key named, the valid ones
-listed).
+API; a key that was never set takes its default here. A change arrives as a decoded
+`central.workflows.models.SettingsChange`, which refuses an unknown key or a wrong type with
+the field named.
 """
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ from __future__ import annotations
 import copy
 import json
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from central.workflows import WorkflowError
-from tallyman.config import ConfigError, check_keys
+
+if TYPE_CHECKING:
+    from central.workflows.models import SettingsChange
 
 DEFAULTS: dict[str, Any] = {
     # Approvals needed by PO value (in the items' cost currency); the first tier whose `up_to`
@@ -61,36 +65,24 @@ def load(conn: sqlite3.Connection) -> dict[str, Any]:
     return out
 
 
-def validate(changes: Any) -> dict[str, Any]:
-    if not isinstance(changes, dict) or not changes:
+def validate(change: SettingsChange) -> dict[str, Any]:
+    """The settings a decoded `SettingsChange` sets, as stored. The model refused unknown keys
+    and wrong types; left here is what it cannot say: that something is set at all, and that
+    every list of approval tiers ends with the open-ended one."""
+    changes: dict[str, Any] = msgspec.to_builtins(change)
+    if not changes:
         raise WorkflowError(400, "bad_request", "send a JSON object of settings to change")
-    try:
-        check_keys(changes, frozenset(DEFAULTS), "workflow settings")
-    except ConfigError as exc:
-        raise WorkflowError(400, "bad_request", str(exc)) from None
-    for key, value in changes.items():
-        default = DEFAULTS[key]
-        if value is None or default is None:
-            continue
-        if isinstance(default, bool) != isinstance(value, bool) or (
-            isinstance(default, (int, float))
-            and not isinstance(default, bool)
-            and not isinstance(value, (int, float))
-        ):
-            raise WorkflowError(400, "bad_request", f"{key} must be like {default!r}")
-        if isinstance(default, (list, dict)) and type(value) is not type(default):
-            raise WorkflowError(400, "bad_request", f"{key} must be a {type(default).__name__}")
     tiers = [changes.get("po_approval_tiers")]
     tiers += list((changes.get("po_category_tiers") or {}).values())
     for t in tiers:
         if t is not None:
             check_tiers(t)
-    if changes.get("po_over_receipt") not in (None, "flag", "accept"):
-        raise WorkflowError(400, "bad_request", "po_over_receipt must be flag or accept")
     return changes
 
 
 def check_tiers(tiers: Any) -> None:
+    """A list of approval tiers as stored: also checked where tiers are used (approvals), on
+    values read back from the ledger."""
     ok = isinstance(tiers, list) and tiers
     for t in tiers if ok else []:
         ok = ok and isinstance(t, dict) and isinstance(t.get("approvals"), int)

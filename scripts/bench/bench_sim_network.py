@@ -218,11 +218,24 @@ class Timer:
         return ", ".join(f"{x:.2f}" for x in self.wall)
 
 
+def at_least_one(text: str) -> int:
+    """A count of timed runs: each median needs one run at least."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=5, help="in-process replications timed")
-    ap.add_argument("--baseline-runs", type=int, default=3, help="plain SimPy runs timed")
-    ap.add_argument("--e2e-runs", type=int, default=5, help="`tallyman sim` subprocesses timed")
+    ap.add_argument("--runs", type=at_least_one, default=5, help="in-process replications timed")
+    ap.add_argument("--baseline-runs", type=at_least_one, default=3, help="plain SimPy runs timed")
+    ap.add_argument(
+        "--e2e-runs", type=at_least_one, default=5, help="`tallyman sim` subprocesses timed"
+    )
     ap.add_argument("--keep", metavar="DIR", help="write the scenario files here and keep them")
     args = ap.parse_args()
 

@@ -77,20 +77,24 @@ def order_quantity(kind: int, ip: int, s: int, S: int, Q: int) -> int:
     return order_min_max(ip, s, S)
 
 
-def auto_base_stock(rate: float, var: float, lt_mean: float, lt_var: float, review: int, z: float):
+def auto_base_stock(rate, var, lt_mean, lt_var, review: int, z: float) -> np.ndarray:
     """Order-up-to level covering demand over lead time + review period at safety factor z.
 
     S = ⌈μ(L̄+R) + z·√((L̄+R)σ² + μ²·Var L)⌉: the normal approximation of lead-time-plus-review
     demand with a random lead time (the protection interval is L + R days under the twin's
-    convention, docs/simulator.md; L + 1 for daily review).
+    convention, docs/simulator.md; L + 1 for daily review). Element by element: scalars give a
+    0-d array (`int()` it), arrays of one shape give that shape.
     """
-    span = lt_mean + review
-    return int(math.ceil(rate * span + z * math.sqrt(span * var + rate * rate * lt_var) - 1e-9))
+    span = np.asarray(lt_mean) + review
+    rate = np.asarray(rate)
+    S = np.ceil(rate * span + z * np.sqrt(span * var + rate * rate * lt_var) - 1e-9)
+    return S.astype(np.int64)
 
 
-def days_to_units(days: float, rate: float) -> int:
-    """A level written in days of cover, in units: ⌈days × mean daily demand⌉."""
-    return int(math.ceil(days * rate - 1e-9))
+def days_to_units(days: float, rate) -> np.ndarray:
+    """A level written in days of cover, in units: ⌈days × mean daily demand⌉, element by
+    element of `rate`."""
+    return np.ceil(days * np.asarray(rate) - 1e-9).astype(np.int64)
 
 
 # --- parameters ----------------------------------------------------------------------------
@@ -101,25 +105,27 @@ def resolve(
 ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, int]:
     """(code, s, S, Q, R) of one policy at many SKU × site pairs: `rate`/`var` are each pair's
     daily demand mean and variance (for a DC, summed over the sites it supplies) and `lt_*` the
-    moments of its inbound lead time, all arrays of one shape; s, S and Q come back in it.
-    Element by element the same arithmetic as `days_to_units` and `auto_base_stock`."""
+    moments of its inbound lead time, all arrays of one shape; s, S and Q come back in it."""
     p = dict(pol.params)
     shape = np.shape(rate)
 
     def level(name: str) -> np.ndarray:
         if name in p:
             return np.full(shape, int(round(p[name])), np.int64)
-        return np.ceil(p[f"{name}_days"] * rate - 1e-9).astype(np.int64)
+        return days_to_units(p[f"{name}_days"], rate)
 
     zero, one = np.zeros(shape, np.int64), np.ones(shape, np.int64)
     review = int(p.get("R", p.get("review", 1)))
     if pol.kind in ("base_stock", "RS"):
         return ORDER_UP_TO, zero, level("S"), one, review
     if pol.kind == "auto":
-        z = p.get("z", AUTO_Z)
-        span = lt_mean + review
-        S = np.ceil(rate * span + z * np.sqrt(span * var + rate * rate * lt_var) - 1e-9)
-        return ORDER_UP_TO, zero, S.astype(np.int64), one, review
+        return (
+            ORDER_UP_TO,
+            zero,
+            auto_base_stock(rate, var, lt_mean, lt_var, review, p.get("z", AUTO_Z)),
+            one,
+            review,
+        )
     if pol.kind == "sS":
         return S_S, level("s"), level("S"), one, review
     if pol.kind == "rQ":

@@ -9,7 +9,7 @@ no strategy by name; `simulator.strategies` builds them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import numba
@@ -390,13 +390,19 @@ def default_choose_lane(twin: Twin, site: int) -> int:
     return lane
 
 
-def load_kernels(net: Net) -> None:
+def load_kernels(net: Net, strategies: Iterable[Strategy] = (BASELINE,)) -> None:
     """Load the kernels a replication calls (compiling them into Numba's cache on a first run)
-    by simulating the network's first day: the argument types are the real ones, so nothing
-    else gets compiled. Done before replications are timed, and before workers fork."""
+    by simulating the network's first day under each strategy, the baseline first: the argument
+    types are the real ones, so nothing else gets compiled, and a strategy's own kernels (the
+    transfer planners) are loaded too. Done before replications are timed, and before workers
+    fork, so that no worker compiles or loads them again."""
     sc = net.scenario
     one_day = replace(net, scenario=replace(sc, run=replace(sc.run, days=1, warmup=0)))
-    Twin(one_day).run()
+    by_name: dict[str, Strategy] = {}
+    for strategy in (BASELINE, *strategies):
+        by_name.setdefault(strategy.name, strategy)
+    for strategy in by_name.values():
+        Twin(one_day, strategy).run()
 
 
 def run_replication(

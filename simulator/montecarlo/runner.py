@@ -127,7 +127,8 @@ def prepare(
     """Apply the run's settings, check its strategies, compile the network and load the
     kernels (compiling them on a first run), before any replication is timed or forked.
 
-    Raises `ScenarioError` for a strategy that does not exist or a parameter it does not take.
+    Raises `ScenarioError` for a strategy that does not exist or a parameter it does not take,
+    and `ValueError` for a parameter value a strategy refuses when it is installed.
     """
     run_cfg = scenario.run
     run_cfg = replace(
@@ -140,7 +141,7 @@ def prepare(
     registry.check(scenario)
     t0 = time.perf_counter()
     net = compile_network(scenario)
-    load_kernels(net)
+    load_kernels(net, [registry.for_scenario(scenario, name) for name in run_cfg.strategies])
     return Plan(scenario, net, t0)
 
 

@@ -141,7 +141,7 @@ CASES = [
 
 def _auto_S(mean: float, lead: int) -> int:
     """The level `auto` picks for Poisson demand and a fixed lead time."""
-    return policies.auto_base_stock(mean, mean, float(lead), 0.0, 1, policies.AUTO_Z)
+    return int(policies.auto_base_stock(mean, mean, float(lead), 0.0, 1, policies.AUTO_Z))
 
 
 #: The KPIs each case checks, with the matching `analytic.Metrics` field.

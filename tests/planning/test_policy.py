@@ -14,9 +14,9 @@ from central.planning.core.config import (
     CategoryPolicy,
     PlanningConfig,
     category_arrays,
-    load_config,
     parse_config,
 )
+from central.planning.settings import load_settings
 
 
 def test_z_value():
@@ -171,7 +171,7 @@ min_unit_value = 100
 def test_config_from_toml(tmp_path):
     path = tmp_path / "planning.toml"
     path.write_bytes(TOML)
-    cfg = load_config(path)
+    cfg = load_settings(path).planning
     assert cfg.forecast.holdout_days == 21 and cfg.forecast.holt == ((0.2, 0.02),)
     assert cfg.defaults.service_level == 0.97
     drinks = cfg.policy_for("drink-ingredients")
@@ -188,7 +188,7 @@ def test_config_from_toml(tmp_path):
     nested = TOML.replace(b"\n[[", b"\n[[planning.").replace(b"\n[p", b"\n[planning.p")
     nested = nested.replace(b"\n[f", b"\n[planning.f").replace(b"\n[t", b"\n[planning.t")
     path.write_bytes(b"[planning]\n" + nested)
-    assert load_config(path).forecast.holdout_days == 21
+    assert load_settings(path).planning.forecast.holdout_days == 21
 
 
 def test_config_defaults_and_errors():

@@ -99,6 +99,23 @@ def test_proposal_is_idempotent_by_key(no_send):
     assert r1.get_json()["source"] == "proposal" and r1.get_json()["lines"][0]["qty"] == 30
     bad = {**proposal, "key": "k2", "lines": [{"sku": "A1", "site": "DC1", "qty": 2.5}]}
     c.call("POST", "/purchase-orders/from-proposal", "planner", bad, status=400)
+    bad["lines"] = [{"sku": "A1", "site": "DC1", "qty": 2, "unit_cost": -1}]
+    r = c.call("POST", "/purchase-orders/from-proposal", "planner", bad, status=400)
+    assert r.get_json()["detail"].startswith("lines[0].unit_cost")
+
+
+def test_planning_drafts_are_validated_by_the_api_model():
+    """Planning creates POs without HTTP: it builds the same model, so one validation."""
+    from central.workflows import WorkflowError
+    from central.workflows.models import PurchaseOrderCreate, convert
+
+    draft = {"supplier": "S1", "key": "k", "lines": [{"sku": "A1", "site": "DC1", "qty": 3.0}]}
+    assert convert(PurchaseOrderCreate, draft).lines[0].qty == 3.0
+    for line, field in (({"qty": 2.5}, "qty"), ({"unit_cost": -1.0}, "unit_cost")):
+        bad = {**draft, "lines": [{**draft["lines"][0], **line}]}
+        with pytest.raises(WorkflowError) as exc:
+            convert(PurchaseOrderCreate, bad)
+        assert exc.value.status == 400 and exc.value.detail.startswith(f"lines[0].{field}")
 
 
 def test_file_send_and_document(no_send, tmp_path):

@@ -7,7 +7,8 @@ Entry points for central:
 * `plan` — the full pass over every SKU × site (returns a `PlanResult`);
 * `AlertBook` + `refresh_alerts` — incremental alerts for the series a batch touched, and
   `save_changes` / `load_book` — the book's tables in the ledger file;
-* `load_config` — per-category policies from TOML.
+* `parse_config` — per-category policies from parsed TOML (central reads the file with
+  `central.planning.settings.load_settings`).
 
 See docs/planning.md for the formulas and choices.
 """
@@ -20,7 +21,7 @@ from .alerts import (
     alert_position,
     due_within_lead,
 )
-from .config import CategoryPolicy, FreezeRule, PlanningConfig, load_config, parse_config
+from .config import CategoryPolicy, FreezeRule, PlanningConfig, parse_config
 from .forecast import ForecastResult, forecast_history, select_models
 from .history import (
     TYPE_CODE,
@@ -56,7 +57,6 @@ __all__ = [
     "due_within_lead",
     "epoch_day",
     "forecast_history",
-    "load_config",
     "load_book",
     "load_history",
     "parse_config",

@@ -40,12 +40,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tallyman.config import ConfigError, build, check_keys, field_names, read_toml
+from tallyman.config import ConfigError, build, check_keys, field_names
 
 SAFETY_STOCK_METHODS = ("service", "cover", "seasonal")
 POLICY_KINDS = ("rop_eoq", "order_up_to", "min_max")
@@ -266,16 +265,6 @@ def parse_config(data: Mapping[str, Any], where: str = "planning settings") -> P
         kpi_weeks=weeks.kpi_weeks,
         dow_weeks=weeks.dow_weeks,
     )
-
-
-def load_config(path: str | Path | None) -> PlanningConfig:
-    """Read a planning TOML file (a `[planning]` table inside a bigger file works too)."""
-    if path is None:
-        return PlanningConfig()
-    data = read_toml(path)
-    if "planning" in data:
-        return parse_config(data["planning"], f"{path} [planning]")
-    return parse_config(data, str(path))
 
 
 @dataclass(frozen=True)
