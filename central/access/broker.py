@@ -42,6 +42,33 @@ class BrokerDir:
     def __post_init__(self) -> None:
         self.path = Path(self.path).resolve()
 
+    @classmethod
+    def open(cls, path: Path, port: int | None = None) -> BrokerDir:
+        """The folder at `path` keeping the listener its mosquitto.conf already has, unless
+        `port` is given.
+
+        Why: whoever created the folder chose the port (`tallyman up` takes a free one); adding
+        a device rewrites the config, and must not move a running broker's listener to 1883.
+        """
+        broker = cls(path)
+        listener = broker.listener()
+        if listener is not None:
+            broker.port, broker.host = listener
+        if port is not None:
+            broker.port = port
+        return broker
+
+    def listener(self) -> tuple[int, str] | None:
+        """(port, host) of the listener in the folder's mosquitto.conf; None without one."""
+        conf = self.path / "mosquitto.conf"
+        if not conf.exists():
+            return None
+        for line in conf.read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == "listener" and parts[1].isdigit():
+                return int(parts[1]), parts[2] if len(parts) > 2 else self.host
+        return None
+
     @property
     def devices_file(self) -> Path:
         return self.path / "devices.json"

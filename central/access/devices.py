@@ -35,20 +35,20 @@ def command() -> None:
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),
-    default=1883,
-    show_default=True,
-    help="the broker's port, written into its config and the device's URL",
+    metavar="PORT",
+    help="a new port for the broker's listener, written into its config and the device's URL "
+    "(default: keep the folder's listener; 1883 for a new folder)",
 )
 @json_option
-def add(device: str, site: str, broker_dir: str, port: int, as_json: bool) -> None:
+def add(device: str, site: str, broker_dir: str, port: int | None, as_json: bool) -> None:
     """Create or re-key DEVICE's broker login and ACL (an id like hh-01).
 
     Prints its broker URL with a fresh password, once: give it to the edge as --broker.
-    A running broker reloads its logins at once.
+    A running broker reloads its logins at once (a new --port needs a restart).
     """
     from central.access.broker import BrokerDir
 
-    broker = BrokerDir(Path(broker_dir), port=port)
+    broker = BrokerDir.open(Path(broker_dir), port=port)
     try:
         broker.init()
         url = broker.add_device(device, site)
