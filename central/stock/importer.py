@@ -112,17 +112,29 @@ def import_locations(db: sqlite_utils.Database, path: Path) -> int:
     return len(locs)
 
 
-def import_stock(db: sqlite_utils.Database, path: Path) -> int:
+def import_stock(db: sqlite_utils.Database, path: Path, create_locations: bool = False) -> int:
+    """Opening stock as counts. Every SKU must be in the item master and, unless
+    `create_locations`, every location already imported: a typo (`DC9/X`) would otherwise
+    become a site that planning, the dashboard and the twin all show."""
     conn: sqlite3.Connection = db.conn
     rows = _rows(path, {"sku", "loc", "qty"})
     items = dict(conn.execute("SELECT sku, id FROM items"))
+    known_locs = {loc for (loc,) in conn.execute("SELECT loc FROM locations")}
     parsed = []
     for line, row in rows:
         sku, loc = row["sku"].strip(), row["loc"].strip()
         if sku not in items:
-            raise ImportError_(f"{path}:{line}: SKU {sku!r} is not in the item master")
+            raise ImportError_(
+                f"{path}:{line}: SKU {sku!r} is not in the item master; "
+                "import it first (`tallyman import items`)"
+            )
         if not wire.valid_loc(loc):
             raise ImportError_(f"{path}:{line}: location {loc!r} must be SITE/BIN")
+        if loc not in known_locs and not create_locations:
+            raise ImportError_(
+                f"{path}:{line}: location {loc!r} is not in the location master; "
+                "import it first (`tallyman import locations`) or pass --create-locations"
+            )
         try:
             qty = int(row["qty"])
             if qty < 0:
@@ -131,7 +143,7 @@ def import_stock(db: sqlite_utils.Database, path: Path) -> int:
             raise ImportError_(f"{path}:{line}: qty must be a whole number ≥ 0") from None
         expiry = (row.get("expiry") or "").strip() or None
         parsed.append((sku, loc, qty, (row.get("lot") or "").strip() or None, expiry))
-    _ensure_locations(db, {loc: None for _, loc, *_ in parsed})
+    _ensure_locations(db, {loc: None for _, loc, *_ in parsed if loc not in known_locs})
     loc_ids = dict(conn.execute("SELECT loc, id FROM locations"))
     now = wire.now_ts()
     code = ledger.TYPE_CODE["count"]
@@ -167,17 +179,13 @@ def command() -> None:
     """
 
 
-def _import_command(kind: str, help_: str) -> None:
-    @command.command(kind, help=help_)
-    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    @db_option
-    @json_option
-    def run(file: Path, db: str, as_json: bool) -> None:
+def _import_command(kind: str, help_: str, create_locations: bool = False) -> None:
+    def run(file: Path, db: str, as_json: bool, **extra: bool) -> None:
         import sqlite_utils
 
         sdb = sqlite_utils.Database(ledger.connect(db))
         try:
-            n = KINDS[kind](sdb, file)
+            n = KINDS[kind](sdb, file, **extra)
         except (ImportError_, OSError, UnicodeDecodeError, csv.Error, sqlite3.Error) as exc:
             fail(str(exc) if isinstance(exc, ImportError_) else f"{file}: {exc}")
         finally:
@@ -187,6 +195,16 @@ def _import_command(kind: str, help_: str) -> None:
         else:
             noun = "stock rows" if kind == "stock" else kind
             click.echo(f"imported {n} {noun} from {file}")
+
+    if create_locations:
+        run = click.option(
+            "--create-locations",
+            is_flag=True,
+            help="register locations not yet imported instead of refusing their rows",
+        )(run)
+    run = db_option(json_option(run))
+    run = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))(run)
+    command.command(kind, help=help_)(run)
 
 
 _import_command(
@@ -214,10 +232,13 @@ _import_command(
     """Opening stock: each row sets what is on hand of SKU at LOC.
 
     Written to the ledger as counts of the pseudo-device `import`, so a running central picks
-    them up; locations not yet known are created.
+    them up. A row whose SKU or location is not imported yet is refused (the line and the value
+    named), unless --create-locations registers its location.
 
     \b
-    Columns (required): sku, loc, qty   (sku in the item master, qty a whole number >= 0)
+    Columns (required): sku, loc, qty   (sku in the item master, loc in the location
+                                         master, qty a whole number >= 0)
     Columns (optional): lot, expiry     (expiry as YYYY-MM-DD)
     """,
+    create_locations=True,
 )

@@ -123,10 +123,33 @@ def create(
         ).fetchone()
         if found is not None:
             return view(conn, found[0]), False
+    supplier = known_supplier(conn, settings, body.supplier.strip())
     draft = _draft_lines(conn, body.lines)
-    supplier = body.supplier.strip()
     po_id = _insert(conn, settings, actor, source, supplier, body.key, draft, body.note)
     return view(conn, po_id), True
+
+
+def known_supplier(conn: sqlite3.Connection, settings: dict, supplier: str) -> str:
+    """`supplier` if master data knows it, else 404 unknown_supplier naming the field.
+
+    There is no suppliers table: a supplier is known when an item in the item master names it
+    (the `supplier` column of the items CSV) or the workflow settings configure it (`suppliers`,
+    where its webhook lives). A PO to anyone else could never be sent or matched to a lead time,
+    and a typo or a spreadsheet formula (`=HYPERLINK(…)`) must not become a document."""
+    if supplier in settings["suppliers"] or conn.execute(
+        "SELECT 1 FROM items WHERE supplier = ? LIMIT 1", (supplier,)
+    ).fetchone():
+        return supplier
+    names = {r[0] for r in conn.execute("SELECT DISTINCT supplier FROM items WHERE supplier > ''")}
+    names |= set(settings["suppliers"])
+    close = sorted(n for n in names if n.casefold() == supplier.casefold())
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise WorkflowError(
+        404,
+        "unknown_supplier",
+        f"supplier: {supplier!r} is not in master data (no item names it and the workflow "
+        f"settings configure no such supplier){hint}",
+    )
 
 
 @dataclass

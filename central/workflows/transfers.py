@@ -4,8 +4,9 @@ The source's handhelds get a pick task when the order is approved and record `tr
 scans with REF: the TO number (and TO: the destination bin, so the engine shows the goods as
 `in_transit` there); the destination's handhelds then get a receive task and record
 `transfer_in` scans with the same REF. What arrives short, over or damaged is a discrepancy that
-a planner resolves; a short written off enters the ledger as transfer_in + scrap at the
-destination, so `in_transit` clears and the loss is visible as scrap.
+a planner resolves. A short leaves nothing in transit whatever its resolution: found units
+enter the ledger as transfer_in at the destination, lost ones (written off, claimed, accepted)
+as transfer_in + scrap there, so the loss is visible as scrap.
 """
 
 from __future__ import annotations
@@ -334,6 +335,45 @@ def report(conn, ref, actor: Actor, body: Any) -> dict:
     return view(conn, to["id"])
 
 
+def _outstanding(conn, to_id: int, line_id: int) -> int:
+    """Units of a line still in transit: picked, less received by scans, less what earlier
+    resolutions already brought in (central's transfer_in events for this order and SKU)."""
+    picked, received, sku = conn.execute(
+        "SELECT picked, received, sku FROM to_lines WHERE id = ?", (line_id,)
+    ).fetchone()
+    cleared = conn.execute(
+        "SELECT coalesce(sum(json_extract(event, '$.qty')), 0) FROM wf_outbox "
+        "WHERE purpose = 'transfer' AND doc_id = ? AND status != 'failed' "
+        "AND json_extract(event, '$.type') = 'transfer_in' AND json_extract(event, '$.sku') = ?",
+        (to_id, sku),
+    ).fetchone()[0]
+    return max(0, picked - received - int(cleared))
+
+
+def _settle_short(
+    conn, movements: CentralMovements, to: dict, d: dict, resolution: str, actor: Actor
+) -> None:
+    """A short leaves nothing in transit, whatever the resolution: `found` brings the units in
+    at the destination bin (transfer_in: they are there after all); `write_off`, `claim` and
+    `accept` bring them in and scrap them (they are gone; the loss shows as scrap). Only what
+    is still outstanding on the line moves, so two shorts for the same gap, or a late receipt
+    scan before the resolution, never bring in more than was picked."""
+    qty = min(d["qty"], _outstanding(conn, to["id"], d["line_id"]))
+    if qty <= 0:
+        return
+    common = {
+        "sku": d["sku"],
+        "qty": qty,
+        "loc": d["to_loc"],
+        "ref": to["number"],
+        "operator": actor.name[:64],
+    }
+    events = [{"type": "transfer_in", **common}]
+    if resolution != "found":
+        events.append({"type": "scrap", **common})
+    movements.add(conn, to["to_site"], events, "transfer", to["id"])
+
+
 def resolve(conn, movements: CentralMovements, ref, disc_id: int, actor: Actor, body: Any) -> dict:
     """Resolve one discrepancy; the order closes when none is open and nothing is arriving."""
     to = find(conn, ref)
@@ -344,8 +384,8 @@ def resolve(conn, movements: CentralMovements, ref, disc_id: int, actor: Actor, 
         )
     d = one(
         conn,
-        "SELECT d.id, d.kind, d.qty, d.status, d.sku, l.to_loc FROM to_discrepancies d "
-        "JOIN to_lines l ON l.id = d.line_id WHERE d.id = ? AND d.to_id = ?",
+        "SELECT d.id, d.line_id, d.kind, d.qty, d.status, d.sku, l.to_loc "
+        "FROM to_discrepancies d JOIN to_lines l ON l.id = d.line_id WHERE d.id = ? AND d.to_id = ?",
         (disc_id, to["id"]),
     )
     if d is None:
@@ -357,21 +397,8 @@ def resolve(conn, movements: CentralMovements, ref, disc_id: int, actor: Actor, 
         "resolved_at = ?, note = coalesce(?, note) WHERE id = ?",
         (resolution, actor.name, wire.now_ts(), body.get("note"), disc_id),
     )
-    if d["kind"] == "short" and resolution == "write_off":
-        common = {
-            "sku": d["sku"],
-            "qty": d["qty"],
-            "loc": d["to_loc"],
-            "ref": to["number"],
-            "operator": actor.name[:64],
-        }
-        movements.add(
-            conn,
-            to["to_site"],
-            [{"type": "transfer_in", **common}, {"type": "scrap", **common}],
-            "transfer",
-            to["id"],
-        )
+    if d["kind"] == "short":
+        _settle_short(conn, movements, to, d, resolution, actor)
     if to["status"] == "discrepancy":
         done = _open_discrepancies(conn, to["id"]) == 0
         new = states.TRANSFER_ORDER.next(

@@ -55,6 +55,7 @@ def prepare(db: Path, stock_per_sku: int) -> str:
 
     d = sqlite_utils.Database(ledger.connect(db))
     importer.import_items(d, items)
+    importer.import_locations_from(d, list(BINS))
     importer.import_stock(d, stock)
     token = auth.create_token(d.conn, "staff", "bench")
     d.conn.close()

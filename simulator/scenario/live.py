@@ -1,12 +1,21 @@
 """The live twin: start a scenario from central's current state (`--from-central URL`).
 
-From central's HTTP API (over HTTP only: the simulator never imports central):
+From central's HTTP API (over HTTP only: the simulator never imports central; the URL may be
+given with or without `/api`):
   GET /api/stock?by=site       opening stock: available (on hand − reserved) per SKU × site,
                                plus in_transit and on_order as a pipeline
   GET /api/movements?type=…    sale (and pick) movements of the last `lookback_days`, paged by
                                after_id: each pair's daily demand rate and variance
-  GET /api/lead-times          observed mean lead time per supplier (404 on an old central:
-                               the scenario's lead times are kept, and the run says so)
+  GET /api/lead-times/observed lead times central observed from purchase-order receipts (per
+                               supplier × SKU, and per site when central says so): count, mean,
+                               range and, when given, standard deviation
+  GET /api/lead-times          the item master's lead time per supplier × SKU: the fallback
+
+Lead times, per supplier: where central observed at least `[live] min_lead_time_obs` receipts
+(5), the observed distribution (`distributions.fit_days`: whole days over the observed range with
+the observed mean and spread); with fewer, the item master's mean; with neither (or a 404 on an
+old central), the scenario's own, and the run says which. Per site, a supplier's lane to a site
+it delivers gets the site's own observed distribution once that site has enough receipts.
 
 Then the scenario's own disruptions and strategies apply, with day 0 = today. Choices, because
 central does not say: in-transit stock lands on day ⌈L/2⌉ and on-order stock on day L (L = the
@@ -28,13 +37,27 @@ import numpy as np
 
 from simulator.scenario import distributions
 from simulator.scenario.lanes import Lanes
-from simulator.scenario.model import Demand, InitialState, LeadTime, Policy, Scenario, Site, Sku
+from simulator.scenario.model import (
+    Demand,
+    InitialState,
+    Lane,
+    LeadTime,
+    Policy,
+    Scenario,
+    Site,
+    Sku,
+    Supplier,
+)
 from tallyman import http_client
+from tallyman.console import api_base
 
 DAY = timedelta(days=1)
 #: Overdispersion test level: a pair is negbin only when Poisson is rejected at this level.
 DISPERSION_ALPHA = 0.05
 MIN_DAYS_FOR_NEGBIN = 7
+#: Observed receipts a supplier (or a supplier at a site) needs before its observed lead times
+#: replace the item master's; `[live] min_lead_time_obs` overrides it.
+MIN_LEAD_TIME_OBS = 5
 
 
 class LiveError(RuntimeError):
@@ -46,7 +69,10 @@ class Snapshot:
     stock: list[dict]
     demand: dict[tuple[str, str], np.ndarray]  # (site, sku) -> units per day over the window
     window_days: int
-    lead_times: dict[str, float] | None  # supplier -> observed mean days; None if unavailable
+    #: supplier -> the item master's mean lead time in days; None when central has no endpoint
+    master_lead_times: dict[str, float] | None
+    #: /api/lead-times/observed rows; None when central has no such endpoint
+    observed_lead_times: list[dict] | None
     taken_at: datetime
     notes: list[str] = field(default_factory=list)
 
@@ -71,7 +97,7 @@ def _get(url: str, params: dict | None, timeout: float, missing_ok: bool = False
         raise LiveError(f"GET {url}: not JSON") from exc
 
 
-def movements(base: str, kind: str, since: datetime, timeout: float, page=1000) -> list[dict]:
+def movements(api: str, kind: str, since: datetime, timeout: float, page=1000) -> list[dict]:
     """Every movement of `kind` since `since`, following next_after_id until it is null."""
     rows: list[dict] = []
     after: int | None = None
@@ -79,19 +105,19 @@ def movements(base: str, kind: str, since: datetime, timeout: float, page=1000) 
         params = {"type": kind, "since": since.isoformat().replace("+00:00", "Z"), "limit": page}
         if after is not None:
             params["after_id"] = after
-        body = _get(f"{base}/api/movements", params, timeout)
+        body = _get(f"{api}/movements", params, timeout)
         rows += body.get("rows", [])
         after = body.get("next_after_id")
         if after is None:
             return rows
 
 
-def lead_times(base: str, timeout: float) -> dict[str, float] | None:
-    """Observed mean lead time per supplier (None when central has no such endpoint).
+def master_lead_times(api: str, timeout: float) -> dict[str, float] | None:
+    """The item master's lead time per supplier (None when central has no such endpoint).
 
-    Per-SKU rows are averaged per supplier weighted by their counts: the twin's lead times are
-    per lane, shared by every SKU on a shipment."""
-    body = _get(f"{base}/api/lead-times", None, timeout, missing_ok=True)
+    Per-SKU rows are averaged per supplier, weighted by their counts when they have any: the
+    twin's lead times are per lane, shared by every SKU on a shipment."""
+    body = _get(f"{api}/lead-times", None, timeout, missing_ok=True)
     if body is None:
         return None
     overall: dict[str, float] = {}
@@ -108,23 +134,33 @@ def lead_times(base: str, timeout: float) -> dict[str, float] | None:
     return overall
 
 
+def observed_lead_times(api: str, timeout: float) -> list[dict] | None:
+    """Central's observed lead-time rows (None when central has no such endpoint)."""
+    body = _get(f"{api}/lead-times/observed", None, timeout, missing_ok=True)
+    return None if body is None else list(body.get("rows", []))
+
+
 def fetch(url: str, lookback_days: int = 28, now: datetime | None = None, timeout=10.0) -> Snapshot:
-    base = url.rstrip("/")
+    api = api_base(url)
     now = now or datetime.now(UTC)
     since = now - lookback_days * DAY
     notes: list[str] = []
-    stock = _get(f"{base}/api/stock", {"by": "site"}, timeout).get("rows", [])
-    sales = movements(base, "sale", since, timeout)
-    picks = movements(base, "pick", since, timeout)
-    leads = lead_times(base, timeout)
-    if leads is None:
+    stock = _get(f"{api}/stock", {"by": "site"}, timeout).get("rows", [])
+    sales = movements(api, "sale", since, timeout)
+    picks = movements(api, "pick", since, timeout)
+    observed = observed_lead_times(api, timeout)
+    master = master_lead_times(api, timeout)
+    if observed is None:
+        notes.append("central has no /api/lead-times/observed (404): no observed lead times")
+    if master is None:
         notes.append(
-            "central has no /api/lead-times (404): using the scenario's supplier lead times"
+            "central has no /api/lead-times (404): the scenario's lead times stand where "
+            "nothing was observed"
         )
     demand, window = daily_demand(sales, picks, since, now, lookback_days)
     if window < lookback_days:
         notes.append(f"central's sales history covers {window} of {lookback_days} days")
-    return Snapshot(stock, demand, window, leads, now, notes)
+    return Snapshot(stock, demand, window, master, observed, now, notes)
 
 
 def daily_demand(
@@ -203,7 +239,6 @@ def apply(sc: Scenario, snap: Snapshot) -> tuple[Scenario, list[str]]:
     if not central_skus:
         raise LiveError("central reports no stock and no sales: nothing to start from")
 
-    suppliers = _suppliers(sc, snap, notes)
     default_source = cfg.get("default_source") or next(
         (s.id for s in sc.sites if s.kind == "dc"), sc.suppliers[0].id if sc.suppliers else None
     )
@@ -235,6 +270,9 @@ def apply(sc: Scenario, snap: Snapshot) -> tuple[Scenario, list[str]]:
                 counts = snap.demand.get((site.id, sku.id), np.zeros(snap.window_days))
                 pair_demand[(site.id, sku.id)] = estimate_demand(counts, sku.demand.weekly)
 
+    min_obs = int(cfg.get("min_lead_time_obs", MIN_LEAD_TIME_OBS))
+    suppliers = _suppliers(sc, snap, min_obs, notes)
+    lanes = _site_lanes(sc, sites, suppliers, snap, min_obs, notes)
     run = replace(sc.run, warmup=0, start_weekday=snap.taken_at.weekday())
     if sc.run.warmup:
         notes.append(f"warm-up set to 0 (was {sc.run.warmup}): the run starts from today's stock")
@@ -243,6 +281,7 @@ def apply(sc: Scenario, snap: Snapshot) -> tuple[Scenario, list[str]]:
         run=run,
         suppliers=tuple(suppliers),
         sites=tuple(sites),
+        lanes=tuple(lanes),
         skus=tuple(skus),
         pair_demand=pair_demand,
     )
@@ -250,14 +289,81 @@ def apply(sc: Scenario, snap: Snapshot) -> tuple[Scenario, list[str]]:
     return replace(draft, initial=initial), notes
 
 
-def _suppliers(sc: Scenario, snap: Snapshot, notes: list[str]):
-    if snap.lead_times is None:
-        return list(sc.suppliers)
+# --- lead times ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Central's observed lead times for one supplier (or one supplier at one site), pooled
+    over its rows (one per SKU, or per SKU × site)."""
+
+    n: int
+    mean: float
+    low: float
+    high: float
+    #: Pooled sample variance; None when a row with several receipts gives no `sd_days`.
+    var: float | None
+
+    def lead_time(self) -> LeadTime:
+        return distributions.fit_days(self.mean, self.low, self.high, self.var)
+
+    def describe(self) -> str:
+        sd = "" if self.var is None else f", sd {math.sqrt(self.var):.1f}"
+        return (
+            f"observed lead time over {self.n} receipt(s): mean {self.mean:.1f} days{sd}, "
+            f"range {self.low:.1f}–{self.high:.1f}"
+        )
+
+
+def pool(rows: list[dict]) -> Observed | None:
+    """Rows of /api/lead-times/observed pooled: counts add, means weigh by count, the range is
+    the widest, and the variance is the pooled sample variance (within rows from `sd_days`,
+    between rows from their means) when every row with several receipts gives `sd_days`."""
+    used = [r for r in rows if (r.get("n") or 0) > 0 and r.get("mean_days") is not None]
+    if not used:
+        return None
+    n = np.array([int(r["n"]) for r in used], np.float64)
+    m = np.array([float(r["mean_days"]) for r in used])
+    total = int(n.sum())
+    mean = float(n @ m / n.sum())
+    low = min(_num(r.get("min_days"), mu) for r, mu in zip(used, m, strict=True))
+    high = max(_num(r.get("max_days"), mu) for r, mu in zip(used, m, strict=True))
+    sds = [r.get("sd_days") for r in used]
+    var: float | None = None
+    if total > 1 and all(sd is not None or k == 1 for sd, k in zip(sds, n, strict=True)):
+        within = sum((k - 1) * float(sd) ** 2 for sd, k in zip(sds, n, strict=True) if k > 1)
+        var = (within + float(n @ (m - mean) ** 2)) / (total - 1)
+    return Observed(total, mean, low, high, var)
+
+
+def _num(value: Any, default: float) -> float:
+    return default if value is None else float(value)
+
+
+def _suppliers(sc: Scenario, snap: Snapshot, min_obs: int, notes: list[str]) -> list[Supplier]:
+    """Each supplier's lead time: observed where central has `min_obs` receipts of it, else the
+    item master's mean, else the scenario's."""
+    rows: dict[str, list[dict]] = defaultdict(list)
+    for row in snap.observed_lead_times or []:
+        rows[row["supplier"]].append(row)
+    master = snap.master_lead_times or {}
     out = []
     for sup in sc.suppliers:
-        mean = snap.lead_times.get(sup.id)
+        obs = pool(rows.get(sup.id, []))
+        if obs is not None and obs.n >= min_obs:
+            out.append(replace(sup, lead_time=obs.lead_time()))
+            notes.append(f"supplier {sup.id}: {obs.describe()}")
+            continue
+        seen = (
+            f"{obs.n} observed receipt(s), fewer than {min_obs}"
+            if obs is not None
+            else "no observed receipts"
+        )
+        mean = master.get(sup.id)
         if mean is None:
             out.append(sup)
+            if snap.observed_lead_times is not None or snap.master_lead_times is not None:
+                notes.append(f"supplier {sup.id}: {seen} and no master lead time: the scenario's")
             continue
         lt = (
             LeadTime("poisson", mean)
@@ -265,8 +371,40 @@ def _suppliers(sc: Scenario, snap: Snapshot, notes: list[str]):
             else LeadTime("fixed", float(round(mean)))
         )
         out.append(replace(sup, lead_time=lt))
-        notes.append(f"supplier {sup.id}: observed mean lead time {mean:.1f} days")
+        notes.append(f"supplier {sup.id}: {seen}: the item master's mean lead time {mean:.1f} days")
     return out
+
+
+def _site_lanes(
+    sc: Scenario,
+    sites: list[Site],
+    suppliers: list[Supplier],
+    snap: Snapshot,
+    min_obs: int,
+    notes: list[str],
+) -> list[Lane]:
+    """The scenario's lanes, plus the lane from a supplier to each site it delivers (as source
+    or as backup) that central observed `min_obs` times at that site: the site's own
+    distribution. Elsewhere the supplier's lead time stands."""
+    rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in snap.observed_lead_times or []:
+        if row.get("site"):
+            rows[(row["supplier"], row["site"])].append(row)
+    lanes = {(ln.src, ln.dst): ln for ln in sc.lanes}
+    by_id = {s.id: s for s in suppliers}
+    for site in sites:
+        delivers = [site.source]
+        if site.source in by_id and by_id[site.source].backup:
+            delivers.append(by_id[site.source].backup)
+        for sup in delivers:
+            obs = pool(rows.get((sup, site.id), []))
+            if sup not in by_id or obs is None or obs.n < min_obs:
+                continue
+            old = lanes.get((sup, site.id))
+            lt = obs.lead_time()
+            lanes[(sup, site.id)] = replace(old, days=lt) if old else Lane(sup, site.id, lt)
+            notes.append(f"lane {sup}->{site.id}: {obs.describe()}")
+    return list(lanes.values())
 
 
 def _initial(sc: Scenario, stock_rows: dict[tuple[str, str], dict]) -> InitialState:

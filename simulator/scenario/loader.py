@@ -283,17 +283,28 @@ def _network(t: dict) -> Network:
     return Network(**kw)
 
 
-LIVE_KEYS = ("lookback_days", "default_source", "policy", "unmet", "timeout_s")
+LIVE_KEYS = (
+    "lookback_days",
+    "default_source",
+    "policy",
+    "unmet",
+    "timeout_s",
+    "min_lead_time_obs",
+)
 
 
 def _live(t: dict) -> dict:
     """[live]: lookback_days (28), default_source (first DC, else first supplier), policy for
-    SKUs the scenario does not list ({kind = "auto"}), unmet ("backorder"), timeout_s (10)."""
+    SKUs the scenario does not list ({kind = "auto"}), unmet ("backorder"), timeout_s (10),
+    min_lead_time_obs (the receipts central must have observed before its observed lead times
+    replace the master's; 5)."""
     w = "[live]"
     check_keys(t, frozenset(LIVE_KEYS), w)
     out = dict(t)
     if "lookback_days" in t:
         out["lookback_days"] = _num(t["lookback_days"], w, "lookback_days", 1, True)
+    if "min_lead_time_obs" in t:
+        out["min_lead_time_obs"] = _num(t["min_lead_time_obs"], w, "min_lead_time_obs", 1, True)
     if "policy" in t:
         out["policy"] = policy(t["policy"], w)
     if t.get("unmet", "backorder") not in ("backorder", "lost"):

@@ -258,3 +258,27 @@ def test_bad_po_input(no_send):
     )
     assert r.status_code == 404
     assert c.client.get("/api/purchase-orders/PO-999999").status_code == 404
+
+
+def test_unknown_supplier_is_refused_naming_the_field(no_send):
+    """Issue 12 #14: `=HYPERLINK(…)` became PO-000004. A supplier is known when an item names
+    it or the workflow settings configure it; anyone else is refused, by hand or from a
+    proposal, and no PO is made."""
+    c = no_send
+    line = [{"sku": "A1", "site": "DC1", "qty": 1}]
+    for path, supplier in (
+        ("/purchase-orders", '=HYPERLINK("http://x","S1")'),
+        ("/purchase-orders/from-proposal", "S9"),
+        ("/purchase-orders", "s1"),
+    ):
+        r = c.call("POST", path, "planner", {"supplier": supplier, "lines": line, "key": "k"})
+        body = r.get_json()
+        assert (r.status_code, body["error"]) == (404, "unknown_supplier"), body
+        assert body["detail"].startswith("supplier:") and supplier in body["detail"]
+    assert "did you mean S1?" in body["detail"]
+    assert c.get("/purchase-orders")["rows"] == []
+    # known: S2 names an item (C3); S7 names none but the settings configure its webhook
+    c.call("POST", "/purchase-orders", "planner", {"supplier": "S2", "lines": line}, status=201)
+    hook = {"suppliers": {"S7": {"webhook": "http://127.0.0.1:9/po"}}}
+    c.call("PUT", "/workflow-settings", "admin", hook, status=200)
+    c.call("POST", "/purchase-orders", "planner", {"supplier": "S7", "lines": line}, status=201)

@@ -6,6 +6,7 @@ import json
 import threading
 
 import paho.mqtt.client as mqtt
+import pytest
 
 from tallyman import net, wire
 from tests.helpers import wait_for
@@ -134,3 +135,53 @@ def test_from_suggestions_idempotent_and_cancel(central):
     c.call("POST", f"/transfers/{num}/approve", "approver", status=409)
     bad = {"from_site": "DC1", "to_site": "DC1", "lines": [{"sku": "A1", "qty": 1}]}
     c.call("POST", "/transfers", "planner", bad, status=400)
+
+
+def _short_of_two(c) -> tuple[str, str]:
+    """A transfer of 5 that arrived with 3: completed, one open short of 2 (its resolve URL)."""
+    to = propose(c, qty=5)
+    c.call("POST", f"/transfers/{to['number']}/approve", "approver", status=200)
+    out = {"type": "transfer_out", "sku": "A1", "loc": "DC1/A-01", "to_loc": "STORE1/SHELF"}
+    c.feed("DC1", "hh-1", [{**out, "qty": 5, "ref": to["number"]}])
+    tin = {"type": "transfer_in", "sku": "A1", "loc": "STORE1/SHELF", "ref": to["number"]}
+    c.feed("STORE1", "hh-2", [{**tin, "qty": 3}])
+    got = c.call("POST", f"/transfers/{to['number']}/complete", "staff", status=200).get_json()
+    (d,) = got["discrepancies"]
+    assert (d["kind"], d["qty"]) == ("short", 2)
+    assert c.stock("A1", loc="STORE1/SHELF")["in_transit"] == 2
+    return to["number"], f"/transfers/{to['number']}/discrepancies/{d['id']}/resolve"
+
+
+@pytest.mark.parametrize(
+    ("resolution", "on_hand", "scrapped"),
+    [("found", 2 + 5, []), ("claim", 2 + 3, [2]), ("accept", 2 + 3, [2])],
+)
+def test_every_short_resolution_clears_in_transit(central, resolution, on_hand, scrapped):
+    """Issue 12 #11: found units are at the destination, claimed or accepted ones are gone;
+    either way nothing stays in transit once the order is closed."""
+    c = central
+    num, url = _short_of_two(c)
+    got = c.call("POST", url, "planner", {"resolution": resolution}, status=200).get_json()
+    assert got["status"] == "closed"
+    c.settle()
+    row = c.stock("A1", loc="STORE1/SHELF")
+    assert (row["on_hand"], row["in_transit"]) == (on_hand, 0)
+    scrap = c.get(f"/movements?ref={num}&type=scrap")["rows"]
+    assert [m["qty"] for m in scrap] == scrapped
+
+
+def test_two_shorts_for_one_gap_bring_in_only_what_was_picked(central):
+    """A short reported by hand and the one `complete` records cover the same 2 units: found
+    twice, the destination gains 2, not 4."""
+    c = central
+    num, url = _short_of_two(c)
+    c.call("POST", f"/transfers/{num}/discrepancies", "staff",
+           {"sku": "A1", "kind": "short", "qty": 2}, status=201)  # fmt: skip
+    second = c.get(f"/transfers/{num}")["discrepancies"][1]["id"]
+    c.call("POST", url, "planner", {"resolution": "found"}, status=200)
+    got = c.call("POST", f"/transfers/{num}/discrepancies/{second}/resolve", "planner",
+                 {"resolution": "found"}, status=200).get_json()  # fmt: skip
+    assert got["status"] == "closed"
+    c.settle()
+    row = c.stock("A1", loc="STORE1/SHELF")
+    assert (row["on_hand"], row["in_transit"]) == (2 + 5, 0)
