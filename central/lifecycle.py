@@ -70,6 +70,7 @@ def load_state(db_path: str, planning_config: str | None = None) -> CentralState
     from central.stock.catalog import Catalog
     from central.stock.engine import StockEngine
     from central.stock.storage import open_storage
+    from central.workflows.freeze import Freezes
     from central.workflows.service import WorkflowService
 
     planning_settings = load_settings(planning_config)
@@ -82,7 +83,11 @@ def load_state(db_path: str, planning_config: str | None = None) -> CentralState
     logging.getLogger("tallyman.central").info(
         "engine rebuilt from %d movements in %.2f s", n, time.perf_counter() - t0
     )
-    workflows = WorkflowService(storage, engine, catalog)
+    # the promotion freezes are planning's settings; every transfer obeys them (workflows)
+    freezes = Freezes(
+        planning_settings.planning.transfers.freeze, planning_settings.central.dc_sites
+    )
+    workflows = WorkflowService(storage, engine, catalog, freezes)
     planning = PlanningService(storage, engine, catalog, planning_settings, workflows)
     return CentralState(
         db_path=str(db_path),

@@ -83,7 +83,10 @@ def _strategy_list(
 @click.option(
     "--from-central",
     metavar="URL",
-    help="start from central's live stock, demand and lead times (e.g. http://central:8080)",
+    help=(
+        "start from central's live stock, demand and observed lead times "
+        "(central's address, with or without /api: http://central:8080)"
+    ),
 )
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar, table or file list")
 def command(

@@ -54,6 +54,8 @@ REASONS: dict[str, str] = {
     "seq_replayed": "this device already sent a different event with this seq; the device's "
     "sequence was reset: re-register the device",
     "wrong_site": "the event's location is not at the device's site",
+    "serial_repeated": "this serial's last movement was this very one; scan what happened in "
+    "between (e.g. a return before a second sale)",
 }
 
 #: Device and site ids (they become MQTT topic levels); the HTTP models use the same pattern.
@@ -226,6 +228,20 @@ def validate_event(ev: Any, site: str) -> dict[str, Any]:
     if expiry is not None and (not isinstance(expiry, str) or not _DATE.match(expiry)):
         raise WireError("invalid_event", f"seq {seq}: expiry must be YYYY-MM-DD")
     return ev
+
+
+#: Types after which a serialised unit has left stock: where it left from does not matter.
+_LEAVES = frozenset({"sale", "pick", "scrap"})
+
+
+def serial_state(typ: str, loc: str | None, to_loc: str | None) -> tuple[str, str | None]:
+    """The state a serialised unit is in after a movement: (type, place). Edge and central judge
+    each serial scan against the serial's current state: a scan that leads to the state it is
+    already in (the same transition again, nothing in between) is a repeat and is refused;
+    sold, returned and sold again are three transitions."""
+    if typ in _LEAVES:
+        return typ, None
+    return typ, to_loc if typ in ("putaway", "transfer_out") else loc
 
 
 def encode_movements(site: str, device: str, events: list[dict[str, Any]]) -> bytes:

@@ -57,6 +57,13 @@ class Batch:
     watermarks: dict[str, tuple[str, int]] = field(default_factory=dict)
     retries: list[tuple[int, Future]] = field(default_factory=list)
     gen: int = 0
+    #: The first event with each (device, seq) in this group, accepted or dead-lettered: a
+    #: second event with the same seq is told from it (a retransmit or a replay) before either
+    #: is in the ledger.
+    seen: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    #: The state each serial is left in by this group's accepted movements:
+    #: {(item_id, serial): (type, place, device, seq)} (see tallyman.wire.serial_state).
+    serials: dict[tuple[int, str], tuple[str, str | None, str, int]] = field(default_factory=dict)
 
     def add_movement(self, row: list[Any], sku_id: int, loc_id: int, to_id: int, kind: int) -> None:
         self.rows.append(row)

@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from central.ingest.batch import Batch, DeviceState
+from central.ingest.before_count import COUNT, CountMarks
 from central.ingest.hooks import CountRules
 from central.stock import ledger, sqlbulk
 from central.stock.catalog import Catalog
-from central.stock.engine import COUNT_DELTA, StockEngine
+from central.stock.engine import COUNT_DELTA, EFFECT, StockEngine
 from central.stock.storage import Storage
 from tallyman import wire
 from tallyman.wire import WireError
@@ -67,6 +68,11 @@ class Ingest:
         self.queue: queue.Queue = queue.Queue()
         self.devices = self._load_devices()
         self.last_id = self._max_id()
+        #: Where counts have fixed the quantity (central.ingest.before_count); the committer's.
+        self.marks = CountMarks.load(self.conn)
+        #: Groups prepared and not yet committed (or dropped), oldest first: what a group being
+        #: prepared must see beside the ledger (seqs and serial states not committed yet).
+        self._inflight: list[Batch] = []
         self.committed = 0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -186,19 +192,25 @@ class Ingest:
                 else:
                     batch.retries.append((item[1], item[2]))
             batch.watermarks = {d: (self.devices[d].site, self.devices[d].upto) for d in batch.acks}
+            self._inflight.append(batch)
         return batch
 
     def commit(self, batch: Batch) -> None:
         """Write a prepared group, acknowledge it, then run the dead-letter retries it carried."""
         with self._commit_lock:
-            if batch.gen != self._gen:  # prepared against state a failed commit threw away
-                _fail(batch.retries, "the ingest restarted after a failed commit; retry")
-                return
             try:
-                self._commit(batch)
-            except BaseException:
-                _fail(batch.retries, "the ingest could not commit; retry")
-                raise
+                if batch.gen != self._gen:  # prepared against state a failed commit threw away
+                    _fail(batch.retries, "the ingest restarted after a failed commit; retry")
+                    return
+                try:
+                    self._commit(batch)
+                except BaseException:
+                    _fail(batch.retries, "the ingest could not commit; retry")
+                    raise
+            finally:
+                with self._state_lock:  # committed or dropped: the ledger says what it holds
+                    if batch in self._inflight:
+                        self._inflight.remove(batch)
             for dl_id, fut in batch.retries:
                 try:
                     fut.set_result(self._retry(dl_id))
@@ -232,8 +244,11 @@ class Ingest:
             if st.has(seq):
                 self._duplicate(batch, now, topic, device, site, ev, rejected)
                 continue
+            batch.seen[(device, seq)] = ev
             try:
                 row, ids = self._resolve(self.reads, ev, device, site, now)
+                if ev.get("serial") is not None:
+                    self._serial(self.reads, batch, ev, ids[0], device)
             except WireError as exc:
                 batch.dead.append(
                     (now, topic, device, site, seq, exc.code, exc.detail, _dump(ev), None)
@@ -271,12 +286,18 @@ class Ingest:
                 (device, seq),
             ).fetchone()
             if earlier is None:
-                return  # in this very group, not yet committed: its ack is on its way
-            try:
-                first = json.loads(earlier[2])
+                # in this group or one not yet committed: its ack is on its way; a different
+                # event under the same seq is still a replay
+                first = self._uncommitted(batch, device, seq)
+                if first is None:
+                    return
                 stored = tuple(first.get(k) for k in _COMPARED)
-            except (TypeError, ValueError, AttributeError):
-                stored = None
+            else:
+                try:
+                    first = json.loads(earlier[2])
+                    stored = tuple(first.get(k) for k in _COMPARED)
+                except (TypeError, ValueError, AttributeError):
+                    stored = None
         if stored is not None and tuple(stored) != tuple(ev.get(k) for k in compared):
             detail = f"seq {seq} was already used for a different event"
             batch.dead.append(
@@ -285,6 +306,39 @@ class Ingest:
             rejected.append(wire.rejection(seq, "seq_replayed", detail))
         elif earlier is not None:  # a retransmit of a rejected event: the edge missed that ack
             rejected.append(wire.rejection(seq, earlier[0], earlier[1]))
+
+    def _uncommitted(self, batch: Batch, device: str, seq: int) -> dict | None:
+        """The first event with this seq in this group or in one prepared and not committed."""
+        for b in (batch, *reversed(self._inflight)):
+            ev = b.seen.get((device, seq))
+            if ev is not None:
+                return ev
+        return None
+
+    def _serial(
+        self, conn: sqlite3.Connection, batch: Batch, ev: dict, item_id: int, device: str
+    ) -> None:
+        """Judge a serialised movement against the serial's current state: the same transition
+        as its last one (nothing in between) is a repeat, refused (see wire.serial_state).
+        The state is this group's, else the newest uncommitted group's, else the ledger's."""
+        serial = ev["serial"]
+        key = (item_id, serial)
+        state = wire.serial_state(ev["type"], ev["loc"], ev.get("to_loc"))
+        last = None
+        for b in (batch, *reversed(self._inflight)):
+            last = b.serials.get(key)
+            if last is not None:
+                break
+        else:
+            last = ledger.serial_state_of(conn, item_id, serial)
+        if last is not None and (last[0], last[1]) == state:
+            where = f" at {state[1]}" if state[1] else ""
+            raise WireError(
+                "serial_repeated",
+                f"serial {serial} is already recorded as {state[0]}{where} by {last[2]} "
+                f"#{last[3]}, with nothing in between",
+            )
+        batch.serials[key] = (*state, device, ev["seq"])
 
     def _resolve(
         self, conn: sqlite3.Connection, ev: dict, device: str, site: str, now: str
@@ -361,6 +415,7 @@ class Ingest:
                 conn.execute("BEGIN IMMEDIATE")
                 self._tail()
                 counts = rules.plan(conn, self.engine, batch) if rules is not None else None
+                settled = self.marks.settle(conn, batch)
                 delta = self.engine.apply(batch.sku, batch.loc, batch.to_loc, batch.kind, batch.qty)
                 if counts is not None:
                     counts.finish(batch, delta)
@@ -370,6 +425,9 @@ class Ingest:
                     counts.record(conn)
                 # many rows per statement, never executemany: see central.stock.sqlbulk
                 ledger.insert_movements(conn, batch.rows)
+                self.marks.record(conn, batch, settled)
+                if batch.serials:
+                    ledger.record_serial_states(conn, batch.serials)
                 # inside the write lock: no other writer can add rows before COMMIT
                 last_id = self._max_id()
                 first = self.last_id + 1
@@ -395,6 +453,7 @@ class Ingest:
                 )
                 conn.execute("COMMIT")
                 self.last_id = last_id
+                self.marks.committed(settled.marks)
             except sqlite3.Error:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -417,6 +476,8 @@ class Ingest:
         with self._state_lock:
             self._gen += 1
             self.devices = self._load_devices()
+            self._inflight.clear()
+            self.marks = CountMarks.load(self.conn)
             self.catalog.refresh(self.conn)
             self.engine.rebuild(self.conn, self.catalog.max_item_id, self.catalog.max_loc_id)
             self.last_id = self._max_id()
@@ -427,19 +488,30 @@ class Ingest:
     def _tail(self) -> None:
         """Apply rows another process appended since our last commit, fixing their delta."""
         rows = self.conn.execute(
-            "SELECT id, sku_id, loc_id, to_loc_id, kind, qty FROM movements WHERE id > ? "
-            "ORDER BY id",
+            "SELECT id, sku_id, loc_id, to_loc_id, kind, qty, flagged, ts FROM movements "
+            "WHERE id > ? ORDER BY id",
             (self.last_id,),
         ).fetchall()
         if not rows:
             return
-        ids, sku, loc, to_loc, kind, qty = zip(*rows, strict=True)
+        ids, sku, loc, to_loc, kind, qty, flagged, ts = zip(*rows, strict=True)
+        kind = tuple(EFFECT[f, k] if f else k for f, k in zip(flagged, kind, strict=True))
         delta = self.engine.apply(sku, loc, to_loc, kind, qty)
         self.conn.executemany(
             "UPDATE movements SET delta = ? WHERE id = ?", zip(delta.tolist(), ids, strict=True)
         )
         if ids[-1] - ids[0] + 1 == len(ids):
-            ledger.write_block(self.conn, ids[0], np.array(rows, dtype=np.int64)[:, 1:])
+            cols = np.array([sku, loc, to_loc, kind, qty], dtype=np.int64).T
+            ledger.write_block(self.conn, ids[0], cols)
+        marks: dict[tuple[int, int], str] = {}
+        for s, c, k, t in zip(sku, loc, kind, ts, strict=True):
+            if k == COUNT:  # another writer's counts (opening stock) set their cells
+                key = ledger.ts_key(t)
+                if key > marks.get((s, c), ""):
+                    marks[(s, c)] = key
+        if marks:
+            ledger.record_count_marks(self.conn, marks)
+            self.marks.committed(marks)
         self.last_id = ids[-1]
         log.info("applied %d movements written by another process", len(rows))
 
@@ -474,6 +546,8 @@ class Ingest:
         try:
             if exists is None:
                 mrow, ids = self._resolve(self.conn, ev, device, site, now)
+                if ev.get("serial") is not None:
+                    self._serial(self.conn, batch, ev, ids[0], device)
                 batch.add_movement(mrow, *ids)
         except WireError as exc:
             self.conn.execute(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from central.planning.core import Network, update_lead_times
+from central.planning.core import LeadTimeRules, LeadTimes, Network, estimate_lead_times
 from central.planning.core.transfers import Lanes
 from central.planning.settings import CentralPlanning, LaneConfig
 from central.stock.engine import StockEngine
@@ -93,7 +93,7 @@ def load_master(conn: sqlite3.Connection, cfg: CentralPlanning) -> tuple[Indexes
     cat_ix = {c: i for i, c in enumerate(categories)}
     suppliers = sorted({r[4] for r in items if r[4]})
     sup_ix = {s: i for i, s in enumerate(suppliers)}
-    mean, sd = supplier_lead_times(conn, suppliers, cfg.lead_time_weight)
+    lead = supplier_lead_times(conn, suppliers, cfg.lead_times)
     if cfg.dc_sites is not None:
         dc = set(cfg.dc_sites)
     else:
@@ -106,8 +106,9 @@ def load_master(conn: sqlite3.Connection, cfg: CentralPlanning) -> tuple[Indexes
         sku_unit_cost=np.array([r[3] or 0.0 for r in items], np.float64),
         sku_supplier=np.array([sup_ix[r[4]] if r[4] else -1 for r in items], np.int64),
         supplier_names=suppliers,
-        supplier_lead_days=mean,
-        supplier_lead_sd=sd,
+        supplier_lead_days=lead.days,
+        supplier_lead_sd=lead.sd,
+        lead_times=lead,
         site_is_dc=np.array([s in dc for s in site_names], np.bool_),
         sku_pack_size=np.array([r[5] or 0 for r in items], np.float64),
         sku_moq=np.array([r[6] or 0 for r in items], np.float64),
@@ -146,14 +147,15 @@ def table_exists(conn: sqlite3.Connection, name: str) -> bool:
 
 
 def supplier_lead_times(
-    conn: sqlite3.Connection, suppliers: list[str], weight: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, sd) lead time in days per supplier: master data as the prior, every observed PO
-    receipt (workflows' `lead_times`, oldest first) folded in by `update_lead_times`.
+    conn: sqlite3.Connection, suppliers: list[str], rules: LeadTimeRules
+) -> LeadTimes:
+    """Each supplier's lead time: the observed distribution of its orders once there are enough
+    (workflows' `lead_times`, one row per PO line's first receipt), else master data.
 
-    Master data holds a lead time per item; a supplier's prior is the median over its items
-    (the planning core plans lead time per supplier). A supplier without one starts from its
-    first observed receipt; with neither it stays NaN (the category default applies).
+    One order is one observation, however many lines it has (fifty lines off one truck are one
+    delivery): its lead time is the mean of its lines'. Master data holds a lead time per item;
+    a supplier's prior is the median over its items (the planning core plans lead time per
+    supplier). The floor, the outlier rule and what is enough are `estimate_lead_times`'.
     """
     n = len(suppliers)
     ix = {s: i for i, s in enumerate(suppliers)}
@@ -164,22 +166,16 @@ def supplier_lead_times(
     ):
         if sup in ix:
             per[ix[sup]].append(float(days))
-    mean = np.array([np.median(v) if v else np.nan for v in per], np.float64)
-    var = np.zeros(n, np.float64)
-    if not n or not table_exists(conn, "lead_times"):
-        return mean, np.sqrt(var)
-    obs = conn.execute("SELECT supplier, days FROM lead_times ORDER BY received_at, id").fetchall()
+    prior = np.array([np.median(v) if v else np.nan for v in per], np.float64)
+    obs: list[tuple] = []
+    if n and table_exists(conn, "lead_times"):
+        obs = conn.execute(
+            "SELECT supplier, avg(days) FROM lead_times GROUP BY po_id "
+            "ORDER BY max(received_at), po_id"
+        ).fetchall()
     sup = np.array([ix.get(s, -1) for s, _ in obs], np.int64)
     days = np.array([d for _, d in obs], np.float64)
-    if sup.size:
-        for s in np.flatnonzero(np.isnan(mean)):
-            first = np.flatnonzero(sup == s)
-            if first.size:
-                mean[s] = days[first[0]]
-        known = np.isfinite(mean)
-        keep = (sup >= 0) & known[np.maximum(sup, 0)]
-        mean, var = update_lead_times(mean, var, sup[keep], days[keep], float(weight))
-    return mean, np.sqrt(np.maximum(var, 0.0))
+    return estimate_lead_times(prior, sup, days, rules)
 
 
 # --- stock from the engine -------------------------------------------------------------------

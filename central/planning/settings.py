@@ -16,6 +16,10 @@ loader `tallyman.config`), because a typo in a threshold must not pass silently.
     sweep_s = 10                      # re-check every alert against the engine this often
     dc_sites = ["DC1"]                # default: sites with a location of kind "dc"
 
+    [central.lead_times]              # observed PO lead times (docs/planning.md)
+    floor_days = 0.25                 # faster than 6 hours is not a delivery
+    min_orders = 5                    # observed orders that replace the master value
+
     [central.lanes]                   # transfer lanes between every pair of sites ...
     days = 2
     cost = 0.0
@@ -39,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from central.planning.core import PlanningConfig, parse_config
+from central.planning.core import LeadTimeRules, PlanningConfig, parse_config
 from central.planning.core.alerts import TIER_NAMES
 from tallyman.config import ConfigError, build, check_keys, field_names, read_toml
 from tallyman.webhook import RetryPolicy
@@ -121,8 +125,9 @@ class CentralPlanning:
     history_days: int = 365
     #: DC sites (their transfers out are demand). None: sites with a location of kind "dc".
     dc_sites: tuple[str, ...] | None = None
-    #: Weight of each observed PO receipt in a supplier's lead-time estimate.
-    lead_time_weight: float = 0.2
+    #: How observed PO lead times become a supplier's lead time (`[central.lead_times]`: the
+    #: floor, the outlier rule, how many orders are enough; docs/planning.md, "Lead times").
+    lead_times: LeadTimeRules = field(default_factory=LeadTimeRules)
     #: Turn each pass's reorder proposals into draft purchase orders (central's workflows).
     create_drafts: bool = True
     lanes: LaneConfig = field(default_factory=LaneConfig)
@@ -133,8 +138,6 @@ class CentralPlanning:
             raise ValueError("interval_s > 0 and sweep_s ≥ 0")
         if self.history_days < 57:  # the 28-day holdout needs history before it
             raise ValueError("history_days must be at least 57")
-        if not 0 < self.lead_time_weight <= 1:
-            raise ValueError("lead_time_weight must be in (0, 1]")
 
 
 @dataclass(frozen=True)

@@ -16,26 +16,66 @@ import numpy.typing as npt
 
 from central.stock import ledger
 from central.stock.kernels import ADD, ARRIVE, COUNT, MOVE, SHIP, apply_movements, as_columns
-from central.stock.ledger import TYPE_CODE
+from central.stock.ledger import BEFORE_COUNT_AT_LOC, BEFORE_COUNT_AT_TO, TYPE_CODE
 from tallyman.wire import SIGN
 
 #: Internal kind of a `count` row stored as the change it made (`qty` = its delta): a count
 #: that arrived late, applied as of its scan time, or one held for approval (delta 0). Its
 #: effect cannot be recomputed from the counted quantity when the ledger is replayed in ledger
-#: order, so the row carries the effect itself (see central.workflows.counts).
-COUNT_DELTA = len(TYPE_CODE)
+#: order, so the row carries the effect itself (see central.workflows.counts). Defined with
+#: the ledger's schema, which needs it too.
+COUNT_DELTA = ledger.COUNT_DELTA
+
+#: Engine-only kinds of a movement scanned before a count already applied at one of its cells
+#: (`movements.flagged`): the count fixed the on-hand there, so that side is not applied. They
+#: never appear in a ledger row's `kind` (the row keeps its type's kind, so planning still sees
+#: a late sale as demand); the packed blocks hold them, and a rebuild from rows maps a flagged
+#: row's kind through EFFECT.
+LATE_ADD = COUNT_DELTA + 1  #: nothing at loc
+LATE_SHIP = COUNT_DELTA + 2  #: nothing at loc; in transit at to_loc as usual
+LATE_ARRIVE = COUNT_DELTA + 3  #: nothing at loc; in transit there cleared as usual
+LATE_MOVE = COUNT_DELTA + 4  #: putaway counted at loc: nothing there, arrives at to_loc
+LATE_LEAVE = COUNT_DELTA + 5  #: putaway counted at to_loc: leaves loc, no arrival
+N_KINDS = COUNT_DELTA + 6
 
 #: Kernel behaviour per movement kind code (see central.stock.kernels), and its *gain*: the
 #: change to on-hand at the movement's own location per unit of qty (0 for a count, which sets
 #: it; −1 for a putaway or a shipment, which take stock away from there).
-BEHAVIOUR = np.zeros(len(TYPE_CODE) + 1, dtype=np.int64)
-GAIN = np.zeros(len(TYPE_CODE) + 1, dtype=np.int64)
+BEHAVIOUR = np.zeros(N_KINDS, dtype=np.int64)
+GAIN = np.zeros(N_KINDS, dtype=np.int64)
 for _type, _code in TYPE_CODE.items():
     BEHAVIOUR[_code] = {"count": COUNT, "putaway": MOVE, "transfer_out": SHIP}.get(
         _type, ARRIVE if _type == "transfer_in" else ADD
     )
     GAIN[_code] = {COUNT: 0, MOVE: -1, SHIP: -1, ARRIVE: 1}.get(BEHAVIOUR[_code], SIGN[_type])
 BEHAVIOUR[COUNT_DELTA], GAIN[COUNT_DELTA] = ADD, 1
+for _kind, _behaviour, _gain in (
+    (LATE_ADD, ADD, 0),
+    (LATE_SHIP, SHIP, 0),
+    (LATE_ARRIVE, ARRIVE, 0),
+    (LATE_MOVE, MOVE, 0),
+    (LATE_LEAVE, ADD, -1),
+):
+    BEHAVIOUR[_kind], GAIN[_kind] = _behaviour, _gain
+
+
+def _effect_table() -> np.ndarray:
+    """EFFECT[flagged, kind]: the kind the engine applies for a movement of `kind` with these
+    `movements.flagged` bits (a count and COUNT_DELTA are never flagged: they map to themselves)."""
+    table = np.tile(np.arange(N_KINDS, dtype=np.int64), (4, 1))
+    at_loc = {ADD: LATE_ADD, SHIP: LATE_SHIP, ARRIVE: LATE_ARRIVE, MOVE: LATE_MOVE}
+    for code in TYPE_CODE.values():
+        b = int(BEHAVIOUR[code])
+        if b not in at_loc:
+            continue
+        both = BEFORE_COUNT_AT_LOC | BEFORE_COUNT_AT_TO
+        table[BEFORE_COUNT_AT_LOC, code] = at_loc[b]
+        table[BEFORE_COUNT_AT_TO, code] = LATE_LEAVE if b == MOVE else code
+        table[both, code] = LATE_ADD if b == MOVE else at_loc[b]
+    return table
+
+
+EFFECT = _effect_table()
 
 MEASURES = ("on_hand", "reserved", "in_transit", "on_order")
 #: Measures the ledger's movements produce; the others belong to workflows (open reservations,
@@ -111,7 +151,7 @@ class StockEngine:
                     new[: old.shape[0], : old.shape[1]] = old
                 setattr(self, name, new)
             self.applied = 0
-            for cols in ledger.iter_engine_columns(conn, REBUILD_CHUNK):
+            for cols in ledger.iter_engine_columns(conn, EFFECT, REBUILD_CHUNK):
                 self.apply(*cols.T, want_delta=False)
         return self.applied
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from central.stock import sqlbulk
-from tallyman.wire import TYPES
+from tallyman.wire import TYPES, serial_state
 
 if TYPE_CHECKING:
     import sqlite_utils  # imported where used: it loads pandas
@@ -25,6 +25,15 @@ if TYPE_CHECKING:
 #: Stable small-integer code of each movement type (stored as `movements.kind`).
 TYPE_CODE: dict[str, int] = {t: i for i, t in enumerate(sorted(TYPES))}
 CODE_TYPE: dict[int, str] = {i: t for t, i in TYPE_CODE.items()}
+#: Kind of a `count` row stored as the change it made (`qty` = its delta): a late count applied
+#: as of its scan time, or one held for approval (delta 0); see central.stock.engine.
+COUNT_DELTA = len(TYPE_CODE)
+
+#: `movements.flagged` bits: the movement was scanned before a count already applied at its
+#: `loc` (its change to on-hand there is not made: the count fixed that quantity) or at its
+#: `to_loc` (a putaway's arrival there is not made). Recorded, not applied there; for review.
+BEFORE_COUNT_AT_LOC = 1
+BEFORE_COUNT_AT_TO = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -69,13 +78,32 @@ CREATE TABLE IF NOT EXISTS movements (
     to_loc_id INTEGER NOT NULL DEFAULT 0,
     ref TEXT,
     operator TEXT,
-    raw TEXT
+    raw TEXT,
+    flagged INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS movements_device_seq ON movements(device, seq);
 -- no per-item index: nothing queried it, and it cost over a third of ingest's write time
 -- (docs/scan-to-ledger.md, Throughput decisions)
 DROP INDEX IF EXISTS movements_sku;
 CREATE INDEX IF NOT EXISTS movements_ts ON movements(ts);
+-- a serial's current state: the (type, place) its last accepted movement left it in
+CREATE TABLE IF NOT EXISTS serial_states (
+    sku_id INTEGER NOT NULL,
+    serial TEXT NOT NULL,
+    type TEXT NOT NULL,
+    place TEXT,
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (sku_id, serial)
+) WITHOUT ROWID;
+-- per cell, the scan time (ts_key) of the latest count that set it
+CREATE TABLE IF NOT EXISTS count_marks (
+    sku_id INTEGER NOT NULL,
+    loc_id INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    PRIMARY KEY (sku_id, loc_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS count_marks_loc ON count_marks(loc_id, ts);
 CREATE TABLE IF NOT EXISTS movement_blocks (
     first_id INTEGER PRIMARY KEY,
     last_id INTEGER NOT NULL,
@@ -153,6 +181,9 @@ MOVEMENT_COLUMNS = (
 INSERT_MOVEMENT_HEAD = f"INSERT INTO movements ({', '.join(MOVEMENT_COLUMNS)})"
 MOVEMENT_VALUES = f"({', '.join('?' * len(MOVEMENT_COLUMNS))})"
 INSERT_MOVEMENT = f"{INSERT_MOVEMENT_HEAD} VALUES {MOVEMENT_VALUES}"
+#: Created after `flagged` exists (a ledger from before it gains the column in `_migrate`);
+#: partial, so that the usual unflagged insert costs nothing more.
+FLAGGED_INDEX = "CREATE INDEX IF NOT EXISTS movements_flagged ON movements(id) WHERE flagged != 0"
 INSERT_DEAD_LETTER_HEAD = (
     "INSERT INTO dead_letters (received_at, topic, device, site, seq, code, detail, event, payload)"
 )
@@ -180,7 +211,132 @@ def connect(
     conn.execute("PRAGMA busy_timeout=30000")
     if schema:
         conn.executescript(SCHEMA)
+        _migrate(conn)
     return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a ledger from before the serial states and count marks up to date, once.
+
+    The check runs without a lock (the usual case: nothing to do); the change under the write
+    lock, checked again, so two processes opening an old ledger at once migrate it once.
+    """
+    if _up_to_date(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(movements)")}
+        if "flagged" not in columns:
+            conn.execute("ALTER TABLE movements ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0")
+            _fill_serial_states(conn)
+            _fill_count_marks(conn)
+        conn.execute(FLAGGED_INDEX)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _up_to_date(conn: sqlite3.Connection) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'movements_flagged'"
+        ).fetchone()
+        is not None
+    )
+
+
+def _fill_serial_states(conn: sqlite3.Connection) -> None:
+    """Each serial's state as the ledger's movements left it (a ledger from before the table)."""
+    latest: dict[tuple[int, str], tuple] = {}
+    for sku_id, serial, typ, loc, to_loc, device, seq in conn.execute(
+        "SELECT sku_id, serial, type, loc, to_loc, device, seq FROM movements "
+        "WHERE serial IS NOT NULL ORDER BY id"
+    ):
+        latest[(sku_id, serial)] = (*serial_state(typ, loc, to_loc), device, seq)
+    record_serial_states(conn, latest)
+
+
+def _fill_count_marks(conn: sqlite3.Connection) -> None:
+    """Marks of the counts that set their cell, from the ledger's rows (a ledger from before the
+    table). A late count applied with no variance cannot be told from a held one by its row
+    (both store a change of 0): it is left out, and events before it keep their effect."""
+    marks: dict[tuple[int, int], str] = {}
+    for sku_id, loc_id, ts in conn.execute(
+        "SELECT sku_id, loc_id, ts FROM movements WHERE kind = ? OR (kind = ? AND qty != 0)",
+        (TYPE_CODE["count"], COUNT_DELTA),
+    ):
+        key = ts_key(ts)
+        if key > marks.get((sku_id, loc_id), ""):
+            marks[(sku_id, loc_id)] = key
+    record_count_marks(conn, marks)
+
+
+# --- serial states and count marks (see central.ingest) -----------------------------------------
+
+
+def ts_key(ts: str) -> str:
+    """A scan time as text that sorts in time order: `ts` has 0 to 9 fractional digits and
+    ends in Z or +00:00 (wire._TS), so the raw text does not (`…:05Z` sorts after `…:05.5Z`)."""
+    frac = ts[20:].removesuffix("Z").removesuffix("+00:00") if ts[19:20] == "." else ""
+    return f"{ts[:19]}.{frac:0<9}"
+
+
+def serial_state_of(
+    conn: sqlite3.Connection, sku_id: int, serial: str
+) -> tuple[str, str | None, str, int] | None:
+    """(type, place, device, seq) of a serial's last accepted movement, or None."""
+    row = conn.execute(
+        "SELECT type, place, device, seq FROM serial_states WHERE sku_id = ? AND serial = ?",
+        (sku_id, serial),
+    ).fetchone()
+    return None if row is None else (row[0], row[1], row[2], row[3])
+
+
+def record_serial_states(
+    conn: sqlite3.Connection, states: dict[tuple[int, str], tuple[str, str | None, str, int]]
+) -> None:
+    """Store serials' new states: {(sku_id, serial): (type, place, device, seq)}."""
+    sqlbulk.insert_rows(
+        conn,
+        "INSERT INTO serial_states (sku_id, serial, type, place, device, seq)",
+        "(?, ?, ?, ?, ?, ?)",
+        [(s, n, *state) for (s, n), state in states.items()],
+        " ON CONFLICT(sku_id, serial) DO UPDATE SET type = excluded.type, "
+        "place = excluded.place, device = excluded.device, seq = excluded.seq",
+    )
+
+
+def count_mark(conn: sqlite3.Connection, sku_id: int, loc_id: int) -> str | None:
+    """The ts_key of the latest count that set this cell, or None."""
+    row = conn.execute(
+        "SELECT ts FROM count_marks WHERE sku_id = ? AND loc_id = ?", (sku_id, loc_id)
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def location_count_marks(conn: sqlite3.Connection) -> dict[int, str]:
+    """Per location, the ts_key of the latest count that set any cell there (one index probe
+    per location)."""
+    out = {}
+    for (loc_id,) in conn.execute("SELECT id FROM locations").fetchall():
+        row = conn.execute("SELECT max(ts) FROM count_marks WHERE loc_id = ?", (loc_id,)).fetchone()
+        if row[0] is not None:
+            out[loc_id] = str(row[0])
+    return out
+
+
+def record_count_marks(conn: sqlite3.Connection, marks: dict[tuple[int, int], str]) -> None:
+    """Mark cells set by counts: {(sku_id, loc_id): ts_key}; a later mark is never replaced by
+    an earlier one."""
+    sqlbulk.insert_rows(
+        conn,
+        "INSERT INTO count_marks (sku_id, loc_id, ts)",
+        "(?, ?, ?)",
+        [(s, c, ts) for (s, c), ts in marks.items()],
+        " ON CONFLICT(sku_id, loc_id) DO UPDATE SET ts = max(ts, excluded.ts)",
+    )
 
 
 def database(path: str | Path) -> sqlite_utils.Database:
@@ -232,12 +388,20 @@ def write_block(conn: sqlite3.Connection, first_id: int, columns: np.ndarray) ->
         )
 
 
-def iter_engine_columns(conn: sqlite3.Connection, chunk: int = 1_000_000) -> Iterator[np.ndarray]:
-    """Every movement's engine columns in ledger order, as (n, 5) int64 arrays.
+def iter_engine_columns(
+    conn: sqlite3.Connection, effect: np.ndarray, chunk: int = 1_000_000
+) -> Iterator[np.ndarray]:
+    """Every movement's engine columns in ledger order, as (n, 5) int arrays.
 
-    Packed blocks where they exist; the rows themselves for any id range no block covers.
+    Packed blocks where they exist (they hold the kind the engine applied); the rows themselves
+    for any id range no block covers, a flagged row's kind translated by `effect[flagged, kind]`
+    (the engine's table of what a movement does when it predates a count).
     """
-    select = f"SELECT {', '.join(BLOCK_COLUMNS)} FROM movements WHERE id > ? AND id < ? ORDER BY id"
+    select = (
+        f"SELECT {', '.join(BLOCK_COLUMNS)}, flagged FROM movements "
+        "WHERE id > ? AND id < ? ORDER BY id"
+    )
+    kind = BLOCK_COLUMNS.index("kind")
     next_id = 1
     blocks = conn.execute("SELECT first_id, last_id, data FROM movement_blocks ORDER BY first_id")
     end = conn.execute("SELECT coalesce(max(id), 0) FROM movements").fetchone()[0] + 1
@@ -245,7 +409,11 @@ def iter_engine_columns(conn: sqlite3.Connection, chunk: int = 1_000_000) -> Ite
         if first_id > next_id:
             cur = conn.execute(select, (next_id - 1, first_id))
             while rows := cur.fetchmany(chunk):
-                yield np.array(rows, dtype=np.int64).reshape(-1, len(BLOCK_COLUMNS))
+                a = np.array(rows, dtype=np.int64).reshape(-1, len(BLOCK_COLUMNS) + 1)
+                cols, flagged = a[:, :-1], a[:, -1]
+                if flagged.any():
+                    cols[:, kind] = effect[flagged, cols[:, kind]]
+                yield cols
         if data is not None:
             yield np.frombuffer(data, dtype=BLOCK_DTYPE).reshape(-1, len(BLOCK_COLUMNS))
         next_id = max(next_id, last_id + 1)

@@ -50,6 +50,7 @@ from central.workflows.models import (
     SettingsChange,
     SiteTasks,
     TaskQuery,
+    TransferApproval,
     TransferCreate,
     TransferList,
     TransferOrder,
@@ -180,7 +181,13 @@ def lead_times_observed(query: LeadTimeQuery):
 
 
 @bp.post("/transfers")
-@endpoint(roles=("planner",), body=TransferCreate, response=TransferOrder, status=201)
+@endpoint(
+    roles=("planner",),
+    body=TransferCreate,
+    response=TransferOrder,
+    status=201,
+    errors=(404, 409),
+)
 def to_create(body: TransferCreate):
     """Propose a transfer order between two sites."""
     to, _ = service().to_create(actor(), as_dict(body))
@@ -188,7 +195,13 @@ def to_create(body: TransferCreate):
 
 
 @bp.post("/transfers/from-suggestions")
-@endpoint(roles=("planner",), body=TransferSuggestions, response=TransfersCreated, status=201)
+@endpoint(
+    roles=("planner",),
+    body=TransferSuggestions,
+    response=TransfersCreated,
+    status=201,
+    errors=(404, 409),
+)
 def to_from_suggestions(body: TransferSuggestions):
     """Transfer orders from planning's suggestions, one per lane, idempotent by content."""
     made = service().to_from_suggestions(actor(), as_dict(body))
@@ -210,7 +223,7 @@ def to_get(ref: str):
 
 
 def _to_action(action: str) -> Callable:
-    def act(ref: str, body: NoteBody):
+    def act(ref: str, body: NoteBody | TransferApproval):
         return jsonify(service().to_event(ref, action, actor(), as_dict(body)))
 
     return act
@@ -223,7 +236,7 @@ for _action in TO_ACTIONS:
         endpoint(
             f"{_action.capitalize()} the transfer order",
             roles=TO_ROLES[_action],
-            body=NoteBody,
+            body=TransferApproval if _action == "approve" else NoteBody,
             body_required=False,
             response=TransferOrder,
             errors=(409,),

@@ -70,6 +70,10 @@ TRANSFER_LINE_HELP = (
     "a line as SKU:QTY, e.g. A1:4 (repeat for more lines); "
     "it goes from the --from site to the --to site"
 )
+OVERRIDE_REQUEST_HELP = (
+    "propose it although a promotion freeze covers a line: only an approver who overrides "
+    "the freeze (transfer approve --override-freeze) can then approve it"
+)
 
 PO_COLUMNS = ("number", "supplier", "status", "source", "total_value", "created_at")
 TO_COLUMNS = ("number", "from_site", "to_site", "status", "source", "created_at")
@@ -172,6 +176,10 @@ def listing(
 
 def note_option(f: F) -> F:
     return click.option("--note", metavar="TEXT", help="a note kept in the audit trail")(f)
+
+
+def override_freeze_option(help_: str) -> Callable[[F], F]:
+    return click.option("--override-freeze", is_flag=True, help=help_)
 
 
 def _choice(values: Iterable[str]) -> click.Choice[str]:
@@ -373,7 +381,30 @@ def _to_action(action: str, help_: str, roles: str) -> None:
         done(api_call(api, token, "POST", path, body), as_json)
 
 
-_to_action("approve", "Approve a proposed transfer: the source site gets a pick task", "approver")
+@transfer.command("approve")
+@click.argument("ref", metavar="TO")
+@note_option
+@override_freeze_option(
+    "approve although a promotion freeze covers a line (audited with the note: say why)"
+)
+@api_options
+@json_option
+def to_approve(
+    ref: str,
+    note: str | None,
+    override_freeze: bool,
+    api: str | None,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """Approve a proposed transfer: the source site gets a pick task (role: approver)."""
+    body: dict[str, Any] = {"note": note} if note else {}
+    if override_freeze:
+        body["override_freeze"] = True
+    path = f"/transfers/{doc_id(ref, 'TO')}/approve"
+    done(api_call(api, token, "POST", path, body), as_json)
+
+
 _to_action("reject", "Reject a proposed transfer", "approver")
 _to_action("cancel", "Cancel a transfer that has not been picked", "planner")
 _to_action("dispatch", "Ship what has been picked so far", "staff or planner")
@@ -388,12 +419,14 @@ _to_action(
 @click.option(
     "--line", "lines", multiple=True, required=True, metavar="SKU:QTY", help=TRANSFER_LINE_HELP
 )
+@override_freeze_option(OVERRIDE_REQUEST_HELP)
 @api_options
 @json_option
 def to_create(
     from_site: str,
     to_site: str,
     lines: tuple[str, ...],
+    override_freeze: bool,
     api: str | None,
     token: str | None,
     as_json: bool,
@@ -408,14 +441,19 @@ def to_create(
         "to_site": to_site,
         "lines": [parse_line(s, with_site=False) for s in lines],
     }
+    if override_freeze:
+        body["override_freeze"] = True
     show(api_call(api, token, "POST", "/transfers", body), as_json)
 
 
 @transfer.command("from-suggestions")
 @click.argument("file", type=click.File("r"))
+@override_freeze_option(OVERRIDE_REQUEST_HELP)
 @api_options
 @json_option
-def to_from_suggestions(file: IO[str], api: str | None, token: str | None, as_json: bool) -> None:
+def to_from_suggestions(
+    file: IO[str], override_freeze: bool, api: str | None, token: str | None, as_json: bool
+) -> None:
     """Propose transfers from planning's suggestions, one per lane (role: planner).
 
     FILE is the JSON list `tallyman plan suggestions --json` prints (sku, from_site, to_site,
@@ -424,7 +462,10 @@ def to_from_suggestions(file: IO[str], api: str | None, token: str | None, as_js
     data = read_json(file)
     if isinstance(data, dict) and "rows" in data:
         data = data["rows"]
-    got = api_call(api, token, "POST", "/transfers/from-suggestions", {"suggestions": data})
+    body: dict[str, Any] = {"suggestions": data}
+    if override_freeze:
+        body["override_freeze"] = True
+    got = api_call(api, token, "POST", "/transfers/from-suggestions", body)
     if as_json:
         emit(got, True)
         return
@@ -439,8 +480,9 @@ def to_from_suggestions(file: IO[str], api: str | None, token: str | None, as_js
     "--resolution",
     required=True,
     type=_choice(RESOLUTIONS),
-    help="write_off: book a short as lost (it shows as scrap at the destination); "
-    "found, claim or accept: close it without a stock change (say why with --note)",
+    help="a short leaves nothing in transit: found brings the units in at the destination; "
+    "write_off, claim or accept book them as lost (scrap at the destination); over and "
+    "damaged change no stock (say why with --note)",
 )
 @note_option
 @api_options

@@ -11,6 +11,8 @@ quantity on arrival would erase them. So the ingest asks `plan` for every group 
 - a count with a later count at its cell changes nothing (the later count already set the cell);
 - a count whose variance is above the configured limit is stored with no effect and waits for an
   approver; approval re-submits it with its original scan time, so it is applied as of then.
+  The plan lists such counts as ack entries (`CountPlan.held`, `held_entry`), so the handheld
+  that scanned one learns that it is held rather than hearing a plain OK.
 
 "Later" is a later scan `ts`, or the same `ts` and a higher `seq` from the same device. Every
 count, whatever became of it, gets a row in `count_records` in the ingest's own transaction:
@@ -56,6 +58,10 @@ INSERT_RECORD = (
 )
 #: Records whose count sets the cell (so a count scanned before them changes nothing).
 _SETTING = (None, "applied", "superseded")
+#: Where the status is in a row of INSERT_RECORD.
+_R_STATUS = 13
+#: The code of a held count in an ack's `held` list (beside `rejected`: see `held_entry`).
+HELD = "count_held"
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -79,6 +85,9 @@ class CountPlan:
 
     decisions: list[_Decision] = field(default_factory=list)
     records: list[tuple] = field(default_factory=list)
+    #: device -> the held counts of this group as ack entries (`held_entry`), once recorded:
+    #: the ack tells the handheld that its count waits for an approver, not a plain OK.
+    held: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def finish(self, batch: Any, delta: Any) -> None:
         """Store late counts as the change they made; record every count and its variance."""
@@ -111,6 +120,11 @@ class CountPlan:
 
     def record(self, conn: sqlite3.Connection) -> None:
         conn.executemany(INSERT_RECORD, self.records)
+        for rec in self.records:
+            if rec[_R_STATUS] == "pending":
+                entry = held_entry(conn, rec[0], rec[1])
+                if entry is not None:
+                    self.held.setdefault(rec[0], []).append(entry)
 
 
 def _later(key: tuple, ts: datetime, device: str, seq: int) -> bool:
@@ -235,6 +249,27 @@ def hold_rule(units: int | None, value: float | None) -> HoldRule | None:
     return rule
 
 
+def held_entry(conn: sqlite3.Connection, device: str, seq: int) -> dict[str, Any] | None:
+    """`{"seq", "code": "count_held", "detail"}` when this device's count `seq` waits for an
+    approver (its stock unchanged), else None. The shape of an ack's `rejected` entries, for an
+    optional `held` list beside it: an edge that does not know the list still drops the event
+    on `upto` (it is in the ledger), one that does shows the detail instead of a plain OK."""
+    found = conn.execute(
+        "SELECT id, loc, sku, counted, expected, variance FROM count_records "
+        "WHERE device = ? AND seq = ? AND status = 'pending'",
+        (device, seq),
+    ).fetchone()
+    if found is None:
+        return None
+    record_id, loc, sku, counted, expected, variance = found
+    detail = (
+        f"count of {counted} {sku} at {loc} differs from the expected {expected} by "
+        f"{variance:+d}: held for an approver as count {record_id}; stock unchanged until "
+        "it is approved"
+    )
+    return {"seq": seq, "code": HELD, "detail": detail}
+
+
 def counted_qty(conn: sqlite3.Connection, device: str, seq: int) -> int | None:
     """The counted quantity of a count stored as COUNT_DELTA (its row's qty is the change)."""
     found = conn.execute(
@@ -255,6 +290,10 @@ class Rules:
 
     def counted_qty(self, conn: sqlite3.Connection, device: str, seq: int) -> int | None:
         return counted_qty(conn, device, seq)
+
+    def held_entry(self, conn: sqlite3.Connection, device: str, seq: int) -> dict | None:
+        """The ack entry of a retransmitted count still held (see `held_entry`)."""
+        return held_entry(conn, device, seq)
 
 
 # --- review (API) -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from central.http.contract import Note, Number, SiteId, WholeQty, explain
+from central.http.contract import Note, NoteBody, Number, SiteId, WholeQty, explain
 from central.workflows import WorkflowError
 from central.workflows.reservations import CHANNELS
 from central.workflows.transfers import KINDS, RESOLUTIONS
@@ -186,12 +186,23 @@ class TransferLine(msgspec.Struct, omit_defaults=True):
     to_loc: Annotated[str | None, Meta(description="default: the site's dock")] = None
 
 
+#: Asking for a transfer that a promotion freeze forbids (see docs/workflows.md).
+OverrideFreeze = Annotated[
+    bool,
+    Meta(
+        description="propose it although a promotion freeze covers a line: only an approver "
+        "who overrides the freeze can then approve it"
+    ),
+]
+
+
 class TransferCreate(msgspec.Struct, omit_defaults=True):
     from_site: SiteId
     to_site: SiteId
     lines: Annotated[list[TransferLine], Meta(min_length=1, max_length=MAX_LINES)]
     key: str | None = None
     note: str | None = None
+    override_freeze: OverrideFreeze = False
 
 
 class Suggestion(msgspec.Struct):
@@ -203,8 +214,18 @@ class Suggestion(msgspec.Struct):
     qty: WholeQty
 
 
-class TransferSuggestions(msgspec.Struct):
+class TransferSuggestions(msgspec.Struct, omit_defaults=True):
     suggestions: Annotated[list[Suggestion], Meta(min_length=1)]
+    override_freeze: OverrideFreeze = False
+
+
+class TransferApproval(NoteBody, omit_defaults=True):
+    """The optional body of a transfer's approval: a note, and the approver's override of a
+    promotion freeze (audited as transfer.freeze_override with the note)."""
+
+    override_freeze: Annotated[
+        bool, Meta(description="approve although a promotion freeze covers a line")
+    ] = False
 
 
 class DiscrepancyReport(msgspec.Struct, omit_defaults=True):

@@ -136,9 +136,10 @@ def known_supplier(conn: sqlite3.Connection, settings: dict, supplier: str) -> s
     (the `supplier` column of the items CSV) or the workflow settings configure it (`suppliers`,
     where its webhook lives). A PO to anyone else could never be sent or matched to a lead time,
     and a typo or a spreadsheet formula (`=HYPERLINK(…)`) must not become a document."""
-    if supplier in settings["suppliers"] or conn.execute(
-        "SELECT 1 FROM items WHERE supplier = ? LIMIT 1", (supplier,)
-    ).fetchone():
+    if (
+        supplier in settings["suppliers"]
+        or conn.execute("SELECT 1 FROM items WHERE supplier = ? LIMIT 1", (supplier,)).fetchone()
+    ):
         return supplier
     names = {r[0] for r in conn.execute("SELECT DISTINCT supplier FROM items WHERE supplier > ''")}
     names |= set(settings["suppliers"])

@@ -31,6 +31,7 @@ from central.workflows import (
 )
 from central.workflows import settings as settings_mod
 from central.workflows.db import Actor, audit, engine_tx, rows
+from central.workflows.freeze import Freezes
 from central.workflows.models import PurchaseOrderCreate, ReservationRequest, SettingsChange
 from central.workflows.movements import CentralMovements
 from central.workflows.reservations import ReservationDesk
@@ -51,8 +52,17 @@ SCAN_SQL = (
 
 
 class WorkflowService:
-    def __init__(self, storage: Storage, engine: StockEngine, catalog: Catalog):
+    def __init__(
+        self,
+        storage: Storage,
+        engine: StockEngine,
+        catalog: Catalog,
+        freezes: Freezes | None = None,
+    ):
+        """`freezes`: the promotion freeze rules every transfer obeys (planning's, handed in by
+        central's lifecycle; None: no freezes)."""
         self.storage, self.engine, self.catalog = storage, engine, catalog
+        self.freezes = freezes if freezes is not None else Freezes()
         #: Where PO files go when no folder is configured: beside the ledger.
         self.outbox_dir = storage.files_dir("supplier-outbox")
         conn = storage.writer()
@@ -328,17 +338,18 @@ class WorkflowService:
 
     def to_create(self, actor: Actor, body: Any) -> tuple[dict, bool]:
         with self.tx() as (conn, _):
-            return transfers.create(conn, self.engine, actor, body, "manual")
+            return transfers.create(conn, self.engine, actor, body, "manual", self.freezes)
 
     def to_from_suggestions(self, actor: Actor, body: Any) -> list[tuple[dict, bool]]:
         with self.tx() as (conn, _):
-            return transfers.from_suggestions(conn, self.engine, actor, body)
+            return transfers.from_suggestions(conn, self.engine, actor, body, self.freezes)
 
     def to_event(self, ref: str, event: str, actor: Actor, body: Any) -> dict:
         note = body.get("note") if isinstance(body, dict) else None
         with self.tx() as (conn, _):
             if event in ("approve", "reject", "cancel"):
-                return transfers.decide(conn, ref, event, actor, note)
+                override = bool(isinstance(body, dict) and body.get("override_freeze"))
+                return transfers.decide(conn, ref, event, actor, note, override, self.freezes)
             if event == "dispatch":
                 return transfers.dispatch(conn, ref, actor)
             if event == "complete":

@@ -22,6 +22,7 @@ import numpy as np
 from central.stock.engine import StockEngine
 from central.workflows import WorkflowError, places, states
 from central.workflows.db import Actor, audit, one, rows
+from central.workflows.freeze import Freezes, Hit, today
 from central.workflows.movements import CentralMovements
 from central.workflows.tasks import close_task, open_task
 from tallyman import wire
@@ -112,8 +113,28 @@ def _source_bin(conn, engine: StockEngine, site: str, item_id: int) -> str:
     return bins[0][0]
 
 
-def create(conn, engine: StockEngine, actor: Actor, body: Any, source: str) -> tuple[dict, bool]:
-    """`{"from_site","to_site","lines":[{"sku","qty"[,"from_loc","to_loc"]}][,"key","note"]}`."""
+#: No freeze rules (a service built without central's planning settings).
+NO_FREEZES = Freezes()
+
+
+def _frozen_detail(hits: list[Hit], skus: list[str], src: str, dst: str) -> str:
+    return "; ".join(f"lines[{skus.index(h.sku)}].sku: {h.describe(src, dst)}" for h in hits)
+
+
+def create(
+    conn,
+    engine: StockEngine,
+    actor: Actor,
+    body: Any,
+    source: str,
+    freezes: Freezes = NO_FREEZES,
+) -> tuple[dict, bool]:
+    """`{"from_site","to_site","lines":[{"sku","qty"[,"from_loc","to_loc"]}]
+    [,"key","note","override_freeze"]}`.
+
+    A line that a promotion freeze forbids today is refused (409 frozen) unless the request
+    asks for an override (`override_freeze`): the order is then proposed, and only an approver
+    who overrides the freeze can approve it (`decide`)."""
     if not isinstance(body, dict):
         raise WorkflowError(400, "bad_request", "send a JSON object")
     src, dst = body.get("from_site"), body.get("to_site")
@@ -147,6 +168,15 @@ def create(conn, engine: StockEngine, actor: Actor, body: Any, source: str) -> t
         from_loc, _ = places.resolve(conn, src, from_loc)
         to_loc, _ = places.resolve(conn, dst, line.get("to_loc"))
         parsed.append((sku, item[0], qty, from_loc, to_loc))
+    skus = [p[0] for p in parsed]
+    hits = freezes.hits(conn, skus, src, dst, today())
+    if hits and not body.get("override_freeze"):
+        raise WorkflowError(
+            409,
+            "frozen",
+            _frozen_detail(hits, skus, src, dst)
+            + "; send override_freeze: true to propose it for an approver to override",
+        )
     now = wire.now_ts()
     cur = conn.execute(
         "INSERT INTO transfer_orders (number, from_site, to_site, status, source, "
@@ -161,12 +191,22 @@ def create(conn, engine: StockEngine, actor: Actor, body: Any, source: str) -> t
         "VALUES (?, ?, ?, ?, ?, ?)",
         [(to_id, *p) for p in parsed],
     )
-    audit(conn, actor, f"transfer.create.{source}", number(to_id))
+    frozen = [{"sku": h.sku, "rule": h.rule} for h in hits]
+    audit(
+        conn,
+        actor,
+        f"transfer.create.{source}",
+        number(to_id),
+        json.dumps({"override_freeze_requested": frozen}) if frozen else "",
+    )
     return view(conn, to_id), True
 
 
-def from_suggestions(conn, engine, actor: Actor, body: Any) -> list[tuple[dict, bool]]:
-    """Planning's suggestion records (`sku, from_site, to_site, qty, …`), one TO per lane."""
+def from_suggestions(
+    conn, engine, actor: Actor, body: Any, freezes: Freezes = NO_FREEZES
+) -> list[tuple[dict, bool]]:
+    """Planning's suggestion records (`sku, from_site, to_site, qty, …`), one TO per lane;
+    frozen lines are refused as in `create` (a suggestion made before a freeze began)."""
     recs = body.get("suggestions") if isinstance(body, dict) else None
     if not isinstance(recs, list) or not recs:
         raise WorkflowError(400, "bad_request", 'send {"suggestions": [{"sku","from_site",…}]}')
@@ -192,8 +232,10 @@ def from_suggestions(conn, engine, actor: Actor, body: Any) -> list[tuple[dict, 
                     "to_site": dst,
                     "lines": lines,
                     "key": f"sug-{src}-{dst}-{digest}",
+                    "override_freeze": body.get("override_freeze", False),
                 },
                 "suggestion",
+                freezes,
             )
         )
     return out
@@ -211,8 +253,45 @@ def _task_lines(conn, to_id: int) -> list[dict]:
     )
 
 
-def decide(conn, ref, event: str, actor: Actor, note: str | None) -> dict:
-    """approve (pushes the pick task to the source site), reject or cancel."""
+def _check_freeze(
+    conn, to: dict, actor: Actor, note: str | None, override: bool, freezes: Freezes
+) -> None:
+    """Approving sends goods out: refused while a freeze covers a line (judged today, so a
+    freeze that began after the order was proposed counts), unless this approver overrides
+    it, which is audited as `transfer.freeze_override` with the rules and the note."""
+    skus = [r[0] for r in conn.execute("SELECT sku FROM to_lines WHERE to_id = ?", (to["id"],))]
+    hits = freezes.hits(conn, skus, to["from_site"], to["to_site"], today())
+    if not hits:
+        return
+    if not override:
+        raise WorkflowError(
+            409,
+            "frozen",
+            f"{to['number']}: "
+            + "; ".join(h.describe(to["from_site"], to["to_site"]) for h in hits)
+            + "; an approver may override it: approve with override_freeze: true and a note",
+        )
+    frozen = [{"sku": h.sku, "rule": h.rule} for h in hits]
+    audit(
+        conn,
+        actor,
+        "transfer.freeze_override",
+        to["number"],
+        json.dumps({"frozen": frozen, "note": note}),
+    )
+
+
+def decide(
+    conn,
+    ref,
+    event: str,
+    actor: Actor,
+    note: str | None,
+    override_freeze: bool = False,
+    freezes: Freezes = NO_FREEZES,
+) -> dict:
+    """approve (pushes the pick task to the source site; see `_check_freeze`), reject or
+    cancel."""
     to = find(conn, ref)
     new = states.TRANSFER_ORDER.next(to["status"], event)
     if event in ("approve", "reject"):
@@ -222,6 +301,8 @@ def decide(conn, ref, event: str, actor: Actor, note: str | None) -> dict:
                 "forbidden",
                 f"{actor.name} proposed this transfer and cannot also decide on it",
             )
+        if event == "approve":
+            _check_freeze(conn, to, actor, note, override_freeze, freezes)
         conn.execute(
             "INSERT INTO approvals (doc_type, doc_id, revision, actor, role, decision, note, ts) "
             "VALUES ('transfer_order', ?, 1, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -385,7 +466,8 @@ def resolve(conn, movements: CentralMovements, ref, disc_id: int, actor: Actor, 
     d = one(
         conn,
         "SELECT d.id, d.line_id, d.kind, d.qty, d.status, d.sku, l.to_loc "
-        "FROM to_discrepancies d JOIN to_lines l ON l.id = d.line_id WHERE d.id = ? AND d.to_id = ?",
+        "FROM to_discrepancies d JOIN to_lines l ON l.id = d.line_id "
+        "WHERE d.id = ? AND d.to_id = ?",
         (disc_id, to["id"]),
     )
     if d is None:

@@ -59,6 +59,8 @@ MIN_DAYS_FOR_NEGBIN = 7
 #: replace the item master's; `[live] min_lead_time_obs` overrides it.
 MIN_LEAD_TIME_OBS = 5
 
+Row = dict[str, Any]  # one row of central's JSON
+
 
 class LiveError(RuntimeError):
     """Central could not be read; the message says which call failed and why."""
@@ -66,13 +68,13 @@ class LiveError(RuntimeError):
 
 @dataclass
 class Snapshot:
-    stock: list[dict]
+    stock: list[Row]
     demand: dict[tuple[str, str], np.ndarray]  # (site, sku) -> units per day over the window
     window_days: int
     #: supplier -> the item master's mean lead time in days; None when central has no endpoint
     master_lead_times: dict[str, float] | None
     #: /api/lead-times/observed rows; None when central has no such endpoint
-    observed_lead_times: list[dict] | None
+    observed_lead_times: list[Row] | None
     taken_at: datetime
     notes: list[str] = field(default_factory=list)
 
@@ -80,7 +82,7 @@ class Snapshot:
 # --- reading central -----------------------------------------------------------------------
 
 
-def _get(url: str, params: dict | None, timeout: float, missing_ok: bool = False) -> Any:
+def _get(url: str, params: dict[str, Any] | None, timeout: float, missing_ok: bool = False) -> Any:
     """The JSON body of GET url?params; None for a 404 when `missing_ok`."""
     if params:
         url = f"{url}?{urlencode(params)}"
@@ -97,9 +99,9 @@ def _get(url: str, params: dict | None, timeout: float, missing_ok: bool = False
         raise LiveError(f"GET {url}: not JSON") from exc
 
 
-def movements(api: str, kind: str, since: datetime, timeout: float, page=1000) -> list[dict]:
+def movements(api: str, kind: str, since: datetime, timeout: float, page: int = 1000) -> list[Row]:
     """Every movement of `kind` since `since`, following next_after_id until it is null."""
-    rows: list[dict] = []
+    rows: list[Row] = []
     after: int | None = None
     while True:
         params = {"type": kind, "since": since.isoformat().replace("+00:00", "Z"), "limit": page}
@@ -134,13 +136,15 @@ def master_lead_times(api: str, timeout: float) -> dict[str, float] | None:
     return overall
 
 
-def observed_lead_times(api: str, timeout: float) -> list[dict] | None:
+def observed_lead_times(api: str, timeout: float) -> list[Row] | None:
     """Central's observed lead-time rows (None when central has no such endpoint)."""
     body = _get(f"{api}/lead-times/observed", None, timeout, missing_ok=True)
     return None if body is None else list(body.get("rows", []))
 
 
-def fetch(url: str, lookback_days: int = 28, now: datetime | None = None, timeout=10.0) -> Snapshot:
+def fetch(
+    url: str, lookback_days: int = 28, now: datetime | None = None, timeout: float = 10.0
+) -> Snapshot:
     api = api_base(url)
     now = now or datetime.now(UTC)
     since = now - lookback_days * DAY
@@ -164,7 +168,7 @@ def fetch(url: str, lookback_days: int = 28, now: datetime | None = None, timeou
 
 
 def daily_demand(
-    sales: list[dict], picks: list[dict], since: datetime, now: datetime, lookback: int
+    sales: list[Row], picks: list[Row], since: datetime, now: datetime, lookback: int
 ) -> tuple[dict[tuple[str, str], np.ndarray], int]:
     """Units per day per (site, sku) over the window. Sales count where a site has any; picks
     only at sites with no sales. The window starts at the first movement if history is short."""
@@ -315,7 +319,7 @@ class Observed:
         )
 
 
-def pool(rows: list[dict]) -> Observed | None:
+def pool(rows: list[Row]) -> Observed | None:
     """Rows of /api/lead-times/observed pooled: counts add, means weigh by count, the range is
     the widest, and the variance is the pooled sample variance (within rows from `sd_days`,
     between rows from their means) when every row with several receipts gives `sd_days`."""
@@ -331,7 +335,7 @@ def pool(rows: list[dict]) -> Observed | None:
     sds = [r.get("sd_days") for r in used]
     var: float | None = None
     if total > 1 and all(sd is not None or k == 1 for sd, k in zip(sds, n, strict=True)):
-        within = sum((k - 1) * float(sd) ** 2 for sd, k in zip(sds, n, strict=True) if k > 1)
+        within = sum((k - 1) * float(sd or 0.0) ** 2 for sd, k in zip(sds, n, strict=True))
         var = (within + float(n @ (m - mean) ** 2)) / (total - 1)
     return Observed(total, mean, low, high, var)
 
@@ -343,7 +347,7 @@ def _num(value: Any, default: float) -> float:
 def _suppliers(sc: Scenario, snap: Snapshot, min_obs: int, notes: list[str]) -> list[Supplier]:
     """Each supplier's lead time: observed where central has `min_obs` receipts of it, else the
     item master's mean, else the scenario's."""
-    rows: dict[str, list[dict]] = defaultdict(list)
+    rows: dict[str, list[Row]] = defaultdict(list)
     for row in snap.observed_lead_times or []:
         rows[row["supplier"]].append(row)
     master = snap.master_lead_times or {}
@@ -386,16 +390,15 @@ def _site_lanes(
     """The scenario's lanes, plus the lane from a supplier to each site it delivers (as source
     or as backup) that central observed `min_obs` times at that site: the site's own
     distribution. Elsewhere the supplier's lead time stands."""
-    rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    rows: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in snap.observed_lead_times or []:
         if row.get("site"):
             rows[(row["supplier"], row["site"])].append(row)
     lanes = {(ln.src, ln.dst): ln for ln in sc.lanes}
     by_id = {s.id: s for s in suppliers}
     for site in sites:
-        delivers = [site.source]
-        if site.source in by_id and by_id[site.source].backup:
-            delivers.append(by_id[site.source].backup)
+        backup = by_id[site.source].backup if site.source in by_id else None
+        delivers = [site.source] if backup is None else [site.source, backup]
         for sup in delivers:
             obs = pool(rows.get((sup, site.id), []))
             if sup not in by_id or obs is None or obs.n < min_obs:
@@ -407,7 +410,7 @@ def _site_lanes(
     return list(lanes.values())
 
 
-def _initial(sc: Scenario, stock_rows: dict[tuple[str, str], dict]) -> InitialState:
+def _initial(sc: Scenario, stock_rows: dict[tuple[str, str], Row]) -> InitialState:
     lanes = Lanes(sc)  # each site's inbound lead time dates its open orders
     stock = {(s.id, k.id): 0 for s in sc.sites for k in sc.skus}
     pipeline = []

@@ -1,8 +1,9 @@
 """The live twin against a stand-in for central.
 
 FIXTURE: `FakeCentral` below is a tiny http.server that speaks the documented contract of
-central's /api/stock, /api/movements and /api/lead-times with synthetic data. It is a test
-fixture, not central: it exists so these tests run without the real service.
+central's /api/stock, /api/movements, /api/lead-times (the item master's) and
+/api/lead-times/observed with synthetic data. It is a test fixture, not central: it exists so
+these tests run without the real service.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from simulator.engine.network import compile_network
 from simulator.montecarlo import runner
-from simulator.scenario import live
+from simulator.scenario import distributions, live
 from simulator.scenario import loader as scenario
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
@@ -170,12 +171,28 @@ STOCK = [
 ]
 
 
-class FakeCentral:
-    """FIXTURE: a stand-in for central's HTTP API (see the module docstring)."""
+#: Observed per supplier × SKU: S1 has 12 receipts (enough), S2 only 3 (the master's stands).
+OBSERVED = [
+    {"supplier": "S1", "sku": "A", "n": 8, "mean_days": 6.2, "min_days": 4.1, "max_days": 9.0},
+    {"supplier": "S1", "sku": "B", "n": 4, "mean_days": 5.0, "min_days": 3.5, "max_days": 7.2},
+    {"supplier": "S2", "sku": "A", "n": 3, "mean_days": 20.0, "min_days": 18.0, "max_days": 22.0},
+]
 
-    def __init__(self, now: datetime, lead_times: bool = True, page: int = 25):
+
+class FakeCentral:
+    """FIXTURE: a stand-in for central's HTTP API (see the module docstring). `observed` are
+    the rows of /api/lead-times/observed (None: a 404, as from a central without it)."""
+
+    def __init__(
+        self,
+        now: datetime,
+        lead_times: bool = True,
+        page: int = 25,
+        observed: list[dict] | None = OBSERVED,
+    ):
         self.movements = _movements(now)
         self.lead_times = lead_times
+        self.observed = observed
         self.page = page
         self.pages_served = 0
         outer = self
@@ -191,6 +208,8 @@ class FakeCentral:
                     return self._send(200, {"rows": STOCK})
                 if url.path == "/api/movements":
                     return self._send(200, outer.page_of(q))
+                if url.path == "/api/lead-times/observed" and outer.observed is not None:
+                    return self._send(200, {"rows": outer.observed})
                 if url.path == "/api/lead-times" and outer.lead_times:
                     return self._send(
                         200,
@@ -249,7 +268,7 @@ def central():
 
 @pytest.fixture
 def old_central():
-    fake = FakeCentral(NOW, lead_times=False)
+    fake = FakeCentral(NOW, lead_times=False, observed=None)
     yield fake
     fake.close()
 
@@ -304,10 +323,8 @@ def test_snapshot_becomes_the_opening_state(central, sc):
     assert init.stock[("STORE2", "B")] == 0
     assert ("STORE1", "A", 5, 1) in init.pipeline  # in transit, lands on day ⌈1/2⌉ → 1
     assert any(p[:3] == ("DC1", "A", 60) for p in init.pipeline)
-    s1 = next(s for s in live_sc.suppliers if s.id == "S1")
-    assert s1.lead_time.kind == "poisson" and s1.lead_time.mean == 4.6
     s2 = next(s for s in live_sc.suppliers if s.id == "S2")
-    assert s2.lead_time.mean == 10.0, "per-SKU rows averaged by count: (9·2 + 12·1)/3"
+    assert s2.lead_time.mean == 10.0, "master per-SKU rows averaged by count: (9·2 + 12·1)/3"
     net = compile_network(live_sc)
     i, k = net.site_ids.index("STORE1"), net.sku_ids.index("A")
     assert net.il0[i, k] == 12
@@ -335,3 +352,92 @@ def test_live_run_starts_from_central_and_applies_the_outage(central, sc):
 def test_unreachable_central_is_a_clear_error(sc):
     with pytest.raises(live.LiveError, match="/api/stock"):
         live.from_central(sc, "http://127.0.0.1:9")
+
+
+def _supplier(sc, sid):
+    return next(s for s in sc.suppliers if s.id == sid)
+
+
+def test_twin_starts_from_the_observed_lead_times_not_the_masters(central, sc):
+    """Issue 12, defect 8: S1's master says 4.6 days; central observed 12 receipts averaging
+    (8·6.2 + 4·5.0)/12 = 5.8 days between 3.5 and 9.0. S2 has 3 receipts: the master's stands."""
+    live_sc, notes = live.from_central(sc, central.url, now=NOW)
+    lt = _supplier(live_sc, "S1").lead_time
+    assert lt.kind == "choice", "a distribution over whole days, not the master's Poisson(4.6)"
+    mean, var = distributions.moments(lt)
+    assert mean == pytest.approx(5.8, abs=1e-6)
+    assert min(lt.values) == 3 and max(lt.values) == 9 and var > 1.0
+    assert any("S1" in n and "12 receipt" in n for n in notes)
+    s2 = _supplier(live_sc, "S2").lead_time
+    assert (s2.kind, s2.mean) == ("fixed", 10.0), "3 receipts are too few: the master's mean"
+    assert any("S2" in n and "3 observed receipt(s), fewer than 5" in n for n in notes)
+    net = compile_network(live_sc)
+    dc = net.primary_lane[net.site_ids.index("DC1")]
+    assert net.lanes[dc].days == lt, "the DC's inbound lane draws from the observed distribution"
+
+
+def test_the_threshold_is_a_live_setting(central, tmp_path):
+    path = tmp_path / "live.toml"
+    path.write_text(SCENARIO + "min_lead_time_obs = 13\n")
+    live_sc, _ = live.from_central(scenario.load(path), central.url, now=NOW)
+    lt = _supplier(live_sc, "S1").lead_time
+    assert (lt.kind, lt.mean) == ("poisson", 4.6), "12 receipts < 13: the master's mean"
+
+
+def test_observed_lead_times_per_site_become_that_sites_lane(sc):
+    rows = [
+        {"supplier": "S1", "sku": "A", "site": "DC1", "n": 6, "mean_days": 7.4,
+         "sd_days": 1.2, "min_days": 5.5, "max_days": 9.8},
+        {"supplier": "S1", "sku": "B", "site": "FUL1", "n": 9, "mean_days": 3.0,
+         "sd_days": 0.5, "min_days": 2.2, "max_days": 4.0},
+        {"supplier": "S2", "sku": "A", "site": "DC1", "n": 2, "mean_days": 11.0,
+         "sd_days": 1.0, "min_days": 10.3, "max_days": 11.7},
+    ]  # fmt: skip
+    fake = FakeCentral(NOW, observed=rows)
+    try:
+        live_sc, notes = live.from_central(sc, fake.url, now=NOW)
+    finally:
+        fake.close()
+    lanes = {(ln.src, ln.dst): ln for ln in live_sc.lanes}
+    assert set(lanes) == {("S1", "DC1")}, "FUL1 is not S1's to deliver; S2 has 2 receipts"
+    mean, var = distributions.moments(lanes[("S1", "DC1")].days)
+    assert mean == pytest.approx(7.4, abs=1e-6) and var == pytest.approx(1.44, abs=1e-6)
+    s1 = distributions.moments(_supplier(live_sc, "S1").lead_time)
+    # pooled over sites: 15 receipts, mean (6·7.4 + 9·3.0)/15, variance within + between rows
+    pooled = (5 * 1.44 + 8 * 0.25 + 6 * (7.4 - 4.76) ** 2 + 9 * (3.0 - 4.76) ** 2) / 14
+    assert s1 == pytest.approx((4.76, pooled), abs=1e-6)
+    assert any(p[:3] == ("DC1", "A", 60) and p[3] == 7 for p in live_sc.initial.pipeline), (
+        "DC1's open order lands after its own observed lead time"
+    )
+    assert any(n.startswith("lane S1->DC1: observed lead time over 6") for n in notes)
+
+
+def test_fit_days_keeps_what_central_reports():
+    lt = distributions.fit_days(4.6, 3.2, 7.9, 1.0)
+    assert (min(lt.values), max(lt.values)) == (3, 8) and sum(lt.probs) == pytest.approx(1)
+    assert distributions.moments(lt) == pytest.approx((4.6, 1.0), abs=1e-9)
+    assert distributions.fit_days(4.6, 3.2, 7.9).kind == "choice"
+    assert distributions.moments(distributions.fit_days(4.6, 3.2, 7.9))[0] == pytest.approx(4.6)
+    assert distributions.fit_days(5.0, 5.0, 5.0) == distributions.LeadTime("fixed", 5.0)
+    two = distributions.fit_days(4.6, 3, 7, 0.01)  # less spread than whole days allow
+    assert (two.values, two.probs) == ((4, 5), pytest.approx((0.4, 0.6)))
+    ends = distributions.fit_days(4.6, 3, 7, 50.0)  # more than the range allows
+    assert ends.values == (3, 7) and distributions.moments(ends)[0] == pytest.approx(4.6)
+
+
+def test_central_url_with_or_without_api(central):
+    plain = live.fetch(central.url, lookback_days=DAYS, now=NOW)
+    for url in (f"{central.url}/api", f"{central.url}/api/", f"{central.url}/"):
+        snap = live.fetch(url, lookback_days=DAYS, now=NOW)
+        assert snap.stock == plain.stock and snap.observed_lead_times == OBSERVED
+
+
+def test_sim_from_central_takes_the_api_address_too(central, tmp_path, capsys):
+    from tallyman.launch.cli import main
+
+    path = tmp_path / "live.toml"
+    path.write_text(SCENARIO)
+    argv = ["sim", str(path), "--from-central", f"{central.url}/api", "-n", "2", "--json"]
+    assert main(argv) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any(n.startswith("supplier S1: observed lead time over 12 receipt(s)") for n in notes)

@@ -3,9 +3,11 @@ tokens for every role, and a helper that feeds handheld events through the real 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
@@ -93,8 +95,10 @@ class Central:
         )
 
 
-@pytest.fixture
-def central(broker, catalogue):
+@contextlib.contextmanager
+def running_central(broker, catalogue, planning_config: str | None = None) -> Iterator[Central]:
+    """Central over the catalogue's ledger with tokens for every role (`planning_config`: the
+    planning TOML it runs with, as `tallyman central --planning-config`)."""
     conn = ledger.connect(catalogue)
     tokens = {
         "staff": auth.create_token(conn, "staff", "sam"),
@@ -105,13 +109,21 @@ def central(broker, catalogue):
         "admin": auth.create_token(conn, "admin", "ada"),
     }
     conn.close()
-    state = load_state(str(catalogue))
+    state = load_state(str(catalogue), planning_config)
     start(state, broker.central_url)
     assert state.bus.wait_connected(10)
     app = create_app(state)
     central = Central(state, app.test_client(), tokens)
-    yield central
-    stop(state)
-    central.state = central.client = None
-    del state, app
-    gc.collect()  # services hold reference cycles: free their connections now, not later
+    try:
+        yield central
+    finally:
+        stop(state)
+        central.state = central.client = None
+        del state, app
+        gc.collect()  # services hold reference cycles: free their connections now, not later
+
+
+@pytest.fixture
+def central(broker, catalogue):
+    with running_central(broker, catalogue) as c:
+        yield c

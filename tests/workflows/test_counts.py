@@ -164,3 +164,46 @@ def test_counter_cannot_approve_and_reject_drops(central):
     kinds = conn.execute("SELECT qty, delta FROM movements WHERE device = 'ann'").fetchall()
     assert kinds == [(0, 0)]
     same_stock(c)
+
+
+class PlanSpy:
+    """The ingest's count rules, keeping every plan they made (what the ack is built from)."""
+
+    def __init__(self, rules):
+        self.rules, self.plans = rules, []
+
+    def plan(self, conn, engine, batch):
+        made = self.rules.plan(conn, engine, batch)
+        self.plans.append(made)
+        return made
+
+    def counted_qty(self, conn, device, seq):
+        return self.rules.counted_qty(conn, device, seq)
+
+
+def test_held_count_tells_the_handheld_it_is_held(central):
+    """Issue 12 #13: a count held for approval must not look like a plain OK. Each plan lists
+    the group's held counts as ack entries (`{"seq","code","detail"}`, the shape of
+    `rejected`) for the ingest to send in the ack's optional `held` list; a retransmit of a
+    count still held gets the same entry."""
+    c = central
+    c.call("PUT", "/workflow-settings", "admin", {"count_hold_units": 3}, status=200)
+    spy = PlanSpy(c.state.ingest.count_rules)
+    c.state.ingest.count_rules = spy
+    (big,) = c.feed("DC1", "hh-1", [{"type": "count", **CELL, "qty": 20, "ts": at(0)}])
+    (small,) = c.feed("DC1", "hh-1", [{"type": "count", **CELL, "qty": 11, "ts": at(1)}])
+    held = [e for p in spy.plans for e in p.held.get("hh-1", [])]
+    (rec,) = c.get("/counts?status=pending")["rows"]
+    assert held == [
+        {
+            "seq": big,
+            "code": "count_held",
+            "detail": f"count of 20 A1 at DC1/A-01 differs from the expected 10 by +10: held "
+            f"for an approver as count {rec['id']}; stock unchanged until it is approved",
+        }
+    ]
+    conn = c.state.storage.reader()
+    assert spy.rules.held_entry(conn, "hh-1", big) == held[0]
+    assert spy.rules.held_entry(conn, "hh-1", small) is None
+    c.call("POST", f"/counts/{rec['id']}/approve", "approver", status=200)
+    assert spy.rules.held_entry(conn, "hh-1", big) is None

@@ -31,7 +31,7 @@ from .history import (
     series_of,
 )
 from .planner import Network, PlanResult, StockState, plan, refresh_alerts
-from .policy import update_lead_times
+from .policy import LeadTimeRules, LeadTimes, estimate_lead_times
 from .proposals import DraftPO, Proposals
 from .transfers import Lanes, TransferSuggestions
 
@@ -46,6 +46,8 @@ __all__ = [
     "FreezeRule",
     "History",
     "Lanes",
+    "LeadTimeRules",
+    "LeadTimes",
     "Network",
     "PlanResult",
     "PlanningConfig",
@@ -56,6 +58,7 @@ __all__ = [
     "alert_position",
     "due_within_lead",
     "epoch_day",
+    "estimate_lead_times",
     "forecast_history",
     "load_book",
     "load_history",
@@ -66,5 +69,4 @@ __all__ = [
     "schema",
     "select_models",
     "series_of",
-    "update_lead_times",
 ]

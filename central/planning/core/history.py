@@ -14,6 +14,9 @@ Layout (why it looks like this):
 * Inbound stock (receive, transfer_in, return) is kept per week (``inbound[series, week %
   n_weeks]``): stock age and the KPIs' opening inventory need inbound by week, not by day, and a
   daily inbound cube would cost another 1.5 GB.
+* ``first_in[series]`` is the day stock first came to the series (a receipt, a transfer in, a
+  return, or a count or adjustment that found stock): a series' age starts there, so an item
+  received last week has been idle a week, not a year (issue 12).
 
 Day numbers are days since 1970-01-01 (UTC); weeks start on Monday. The figures read out of
 the history (velocities, weekday pattern, stock age) are in history_summary.py.
@@ -32,9 +35,17 @@ from numba import njit
 
 STREAMS = ("sale", "pick", "transfer_out")
 INBOUND_TYPES = ("receive", "transfer_in", "return")
-#: Movement type → code used by `History.add`: 0..2 the streams, 3 inbound, -1 ignored.
-TYPE_CODE = {"sale": 0, "pick": 1, "transfer_out": 2, "receive": 3, "transfer_in": 3, "return": 3}
+#: Movement type → code used by `History.add`: 0..2 the streams, 3 inbound, 4 a count or an
+#: adjustment (stock that appears without a receipt: an imported opening balance is a count),
+#: -1 ignored.
+TYPE_CODE = {
+    "sale": 0, "pick": 1, "transfer_out": 2, "receive": 3, "transfer_in": 3, "return": 3,
+    "count": 4, "adjust": 4,
+}  # fmt: skip
 INBOUND = 3
+STOCK_SET = 4
+#: `History.first_in` of a series no stock has come to yet.
+NEVER = np.iinfo(np.int32).max
 _EPOCH = date(1970, 1, 1)
 
 
@@ -82,6 +93,15 @@ def add_movements(cube, series_idx, day_idx, qty):
         c = day_idx[j]
         if r >= 0 and c >= 0:
             cube[r, c] += qty[j]
+
+
+@njit(cache=True)
+def first_days(first, series, days, qty):
+    """first[series[j]] = min(first[series[j]], days[j]) where qty[j] > 0 (stock came in)."""
+    for j in range(series.shape[0]):
+        s = series[j]
+        if s >= 0 and qty[j] > 0 and days[j] < first[s]:
+            first[s] = days[j]
 
 
 @njit(cache=True)
@@ -180,10 +200,15 @@ class History:
     streams: dict[str, StreamCube]
     inbound: np.ndarray  # float32 [n_series, n_weeks]
     transfer_out_weight: np.ndarray  # float32 [n_series]
+    #: int32 [n_series]: the day stock first came in (NEVER: not yet; any day before the
+    #: window: before it, see load_history)
+    first_in: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     n_weeks: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.n_weeks = self.inbound.shape[1]
+        if self.first_in.shape != (self.n_series,):
+            self.first_in = np.full(self.n_series, NEVER, np.int32)
 
     @classmethod
     def empty(cls, n_series: int, today: int, n_days: int = 365) -> History:
@@ -265,6 +290,9 @@ class History:
             wk_ok = weeks > week_of(self.today) - self.n_weeks
             wcols = np.where(wk_ok, weeks % self.n_weeks, -1)
             add_movements(self.inbound, series[sel], wcols, qty[sel])
+        sel = (codes == INBOUND) | (codes == STOCK_SET)
+        if sel.any():
+            first_days(self.first_in, series[sel], days[sel].astype(np.int32), qty[sel])
         return np.unique(series[codes >= 0])
 
     def arrays(self) -> tuple:
@@ -321,7 +349,8 @@ def load_history(
 
     Series are numbered `sku_index[sku] * len(site_index) + site_index[site]`; movements of
     SKUs or sites not in the indexes are skipped. Transfers out count as demand at `dc_sites`.
-    The aggregation runs in SQLite (one GROUP BY) and the query is parameterised.
+    The aggregation runs in SQLite (one GROUP BY) and the query is parameterised; a second
+    query finds the series that had stock before the loaded range (their `first_in`).
     """
     if today is None:
         today = epoch_day(datetime.now(UTC))
@@ -350,4 +379,25 @@ def load_history(
         ok = (sku_i >= 0) & (site_i >= 0)
         # stream days outside the daily window are dropped by History.add; inbound keeps weeks
         hist.add(codes[ok], series_of(sku_i[ok], site_i[ok], n_sites), day[ok], qty[ok])
+    _stock_before(conn, hist, lo, sku_index, site_index)
     return hist
+
+
+_BEFORE_SQL = (
+    "SELECT DISTINCT sku, site FROM movements WHERE ts < ? AND type IN ({marks}) AND qty > 0"
+)
+
+
+def _stock_before(conn, hist: History, lo: date, sku_index, site_index) -> None:
+    """Mark the series stock came to before the loaded range (their age starts before it).
+    Skipped at once when the ledger starts inside the range (a young ledger reads nothing)."""
+    if conn.execute("SELECT 1 FROM movements WHERE ts < ? LIMIT 1", (lo.isoformat(),)).fetchone():
+        types = [t for t, c in TYPE_CODE.items() if c in (INBOUND, STOCK_SET)]
+        sql = _BEFORE_SQL.format(marks=",".join("?" * len(types)))
+        n_sites = len(site_index)
+        before = epoch_day(lo) - 1
+        for sku, site in conn.execute(sql, [lo.isoformat(), *types]):
+            a, b = sku_index.get(sku), site_index.get(site)
+            if a is not None and b is not None:
+                s = a * n_sites + b
+                hist.first_in[s] = min(int(hist.first_in[s]), before)

@@ -88,14 +88,16 @@ AGE_BANDS = (30, 60, 90, 180)  # days: bands 0–30, 31–60, 61–90, 91–180,
 
 
 @njit(cache=True)
-def stock_age(inbound, on_hand, week_col, days_into_week, bands, mean_age, band_qty):
+def stock_age(inbound, on_hand, week_col, days_into_week, bands, first_in, today, mean_age,
+              band_qty):  # fmt: skip
     """FIFO age of the units on hand from weekly inbound buckets.
 
     The units on hand are assumed to be the most recently received ones (first in, first out:
     the oldest units left first). Walking back week by week, each week's receipts fill the
-    on-hand quantity at the age of that week's middle; units older than the buckets are put at
-    the window's length (a floor: they are at least that old). Returns the quantity-weighted
-    mean age in days and the quantity in each age band.
+    on-hand quantity at the age of that week's middle; units the receipts do not explain (an
+    opening count, receipts older than the buckets) are as old as the series' first stock
+    (`first_in`, a day number), at most the window's length. Returns the quantity-weighted mean
+    age in days and the quantity in each age band.
     """
     n, n_weeks = inbound.shape
     nb = bands.shape[0]
@@ -129,6 +131,8 @@ def stock_age(inbound, on_hand, week_col, days_into_week, bands, mean_age, band_
                 col = n_weeks - 1
         if rem > 0:
             age = days_into_week + 7.0 * (n_weeks - 1)
+            if first_in[i] <= today:  # else no stock came in that we know of: the window
+                age = min(age, float(today - first_in[i]))
             acc += rem * age
             b = 0
             while b < nb and age > bands[b]:
@@ -197,10 +201,21 @@ def stock_ages(history: History, on_hand: np.ndarray) -> tuple[np.ndarray, np.nd
         int(week_of(history.today) % history.n_weeks),
         float(weekday(history.today) + 1),
         np.array(AGE_BANDS, np.float64),
+        history.first_in,
+        int(history.today),
         mean_age,
         band_qty,
     )
     return mean_age, band_qty
+
+
+def days_idle(history: History, days_since_demand: np.ndarray) -> np.ndarray:
+    """Days without demand, counted from the later of the last demand and the day stock first
+    came in: an item received a week ago that has not sold yet has been idle a week, not the
+    whole window (its age starts at its first receipt)."""
+    since_first = np.int64(history.today) - history.first_in.astype(np.int64)
+    since_first = np.where(since_first < 0, np.iinfo(np.int64).max, since_first)
+    return np.minimum(np.asarray(days_since_demand, np.int64), since_first)
 
 
 def inbound_over(history: History, weeks: int) -> np.ndarray:

@@ -18,9 +18,9 @@ from .alerts import AlertBook, AlertChanges, alert_position, tiers
 from .config import CategoryArrays, PlanningConfig, category_arrays
 from .forecast import ForecastResult, forecast_history
 from .history import History, day_date, weekday
-from .history_summary import HistorySummary, inbound_over, stock_ages, summarise
+from .history_summary import HistorySummary, days_idle, inbound_over, stock_ages, summarise
 from .kpis import KpiTable, compute_kpis
-from .policy import PolicyResult, compute_policy, z_value
+from .policy import LeadTimes, PolicyResult, compute_policy, z_value
 from .proposals import Proposals, inventory_position, propose
 from .slow_movers import SlowMovers, find_slow_movers
 from .transfers import Lanes, TransferSuggestions, freeze_masks, suggest_transfers
@@ -45,6 +45,8 @@ class Network:
     sku_pack_size: np.ndarray | None = None
     sku_moq: np.ndarray | None = None
     lanes: Lanes | None = None
+    #: Where each supplier's lead time came from (observed orders, master data), if known.
+    lead_times: LeadTimes | None = None
 
     @property
     def n_sites(self) -> int:
@@ -75,9 +77,14 @@ class PlanResult:
     summary: HistorySummary
     policy: PolicyResult
     lead_days: np.ndarray
+    lead_sd: np.ndarray  # float64 [n]: the lead time's standard deviation (0: fixed)
     available: np.ndarray
     alert_position: np.ndarray
     inventory_position: np.ndarray
+    #: transfers this pass suggests into and out of each series (0.0 without any), folded into
+    #: the position the proposals were computed on
+    planned_in: np.ndarray | float
+    planned_out: np.ndarray | float
     tiers: np.ndarray  # int8 current alert tier per series
     alert_changes: AlertChanges | None
     transfers: TransferSuggestions | None
@@ -155,7 +162,8 @@ def plan(
     props = _proposals(network, ca, ser, pos, pol, pin, pout)
     lap("proposals")
     mean_age, band_qty = stock_ages(history, stock.on_hand)
-    slow = _slow_movers(network, ca, ser, stock, summ, mean_age, rate)
+    idle = days_idle(history, summ.days_since_demand)
+    slow = _slow_movers(network, ca, ser, stock, idle, summ, mean_age, rate)
     lap("slow_movers")
     kpis = compute_kpis(
         n_sites=network.n_sites,
@@ -182,9 +190,12 @@ def plan(
         summary=summ,
         policy=pol,
         lead_days=ser.lead,
+        lead_sd=np.broadcast_to(np.asarray(ser.lead_sd, np.float64), (n,)),
         available=pos.available,
         alert_position=pos.alert,
         inventory_position=pos.inventory,
+        planned_in=pin,
+        planned_out=pout,
         tiers=cur_tiers,
         alert_changes=changes,
         transfers=suggestions,
@@ -363,6 +374,7 @@ def _slow_movers(
     ca: CategoryArrays,
     ser: _Series,
     stock: StockState,
+    idle: np.ndarray,
     summ: HistorySummary,
     mean_age: np.ndarray,
     rate: np.ndarray,
@@ -372,7 +384,7 @@ def _slow_movers(
         n_sites=network.n_sites,
         on_hand=stock.on_hand,
         unit_cost=ser.unit_cost,
-        days_since_demand=summ.days_since_demand,
+        days_since_demand=idle,
         velocity_recent=summ.velocity_recent,
         velocity_base=summ.velocity_base,
         stock_age=mean_age,

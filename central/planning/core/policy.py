@@ -162,26 +162,101 @@ def order_quantity(kind, position, rop, lot, up_to, min_level, max_level):
     return out
 
 
-@njit(cache=True)
-def update_lead_times(mean, var, supplier, observed, weight):
-    """Fold observed PO lead times (days from order to receipt) into each supplier's estimate.
+#: A robust standard deviation is 1.4826 × the median absolute deviation (normal data).
+MAD_TO_SD = 1.4826
 
-    Exponentially weighted mean and variance, receipt by receipt in the given order (oldest
-    first): m ← m + w(x − m), v ← (1 − w)(v + w(x − m_old)²) (SPP, forecasting chapter, for
-    the smoothing; West 1979 for the incremental variance). The master-data lead time is the
-    prior; a supplier that is late for a few receipts moves its estimate by `weight` per
-    receipt, so one outlier does not. Returns new (mean, var) arrays.
+
+@dataclass(frozen=True)
+class LeadTimeRules:
+    """How observed PO lead times (days from sending, or approval, to the first receipt) become
+    a supplier's lead-time distribution. See docs/planning.md, "Lead times"."""
+
+    #: An order received sooner than this after it was sent is not a delivery (the goods were
+    #: on the dock already, or the PO was raised after the fact): it is left out.
+    floor_days: float = 0.25
+    #: Orders the observed distribution needs before it replaces the master-data lead time.
+    min_orders: int = 5
+    #: Only the supplier's most recent orders count (suppliers change).
+    window: int = 20
+    #: An order further than this many robust standard deviations from the median of the
+    #: window is an outlier (a PO received months late against an old number) and left out.
+    outlier_k: float = 3.0
+    #: The robust standard deviation is at least this fraction of the median, so a supplier
+    #: that is always exactly on time does not turn a one-day slip into an outlier.
+    min_spread: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.floor_days < 0 or self.min_orders < 2 or self.window < self.min_orders:
+            raise ValueError("lead time rules: floor_days ≥ 0, min_orders ≥ 2, window ≥ min_orders")
+        if self.outlier_k <= 0 or self.min_spread < 0:
+            raise ValueError("lead time rules: outlier_k > 0, min_spread ≥ 0")
+
+
+@dataclass
+class LeadTimes:
+    """Per supplier: the lead time planning uses, its standard deviation, and where it came from
+    (`source`: "observed", "master" or "default" — NaN days: the category default applies)."""
+
+    days: np.ndarray
+    sd: np.ndarray
+    source: list[str]
+    orders: np.ndarray  # int64: orders the observed figures rest on
+    below_floor: np.ndarray  # int64: orders left out by the floor
+    outliers: np.ndarray  # int64: orders left out as outliers
+
+
+def outlier_mask(days: np.ndarray, k: float, min_spread: float) -> np.ndarray:
+    """True where an observation is further than k robust standard deviations from the median
+    (robust sd = 1.4826 × MAD, at least `min_spread` × the median)."""
+    med = float(np.median(days))
+    spread = max(MAD_TO_SD * float(np.median(np.abs(days - med))), min_spread * med)
+    return np.abs(days - med) > k * spread
+
+
+def estimate_lead_times(
+    prior: np.ndarray,
+    supplier: np.ndarray,
+    days: np.ndarray,
+    rules: LeadTimeRules | None = None,
+) -> LeadTimes:
+    """Each supplier's lead-time distribution from its observed orders (oldest first; one
+    observation per order) and the master-data prior (NaN: none).
+
+    The floor drops impossible orders; of the rest, the last `window` count; with at least
+    `min_orders` of them the outliers are dropped, and if `min_orders` remain their mean and
+    standard deviation are the supplier's lead time — the observed distribution, not the
+    master value. With fewer the master value stands (standard deviation 0); a supplier
+    without one uses what it has observed (so its first order already beats a category default).
     """
-    m = mean.copy()
-    v = var.copy()
-    for j in range(supplier.shape[0]):
-        s = supplier[j]
-        if s < 0:
-            continue
-        d = observed[j] - m[s]
-        m[s] += weight * d
-        v[s] = (1.0 - weight) * (v[s] + weight * d * d)
-    return m, v
+    rules = rules or LeadTimeRules()
+    prior = np.asarray(prior, np.float64)
+    supplier = np.asarray(supplier, np.int64)
+    days = np.asarray(days, np.float64)
+    n = prior.size
+    out = LeadTimes(
+        days=prior.copy(),
+        sd=np.zeros(n),
+        source=["master" if np.isfinite(p) else "default" for p in prior],
+        orders=np.zeros(n, np.int64),
+        below_floor=np.zeros(n, np.int64),
+        outliers=np.zeros(n, np.int64),
+    )
+    for s in np.unique(supplier[(supplier >= 0) & (supplier < n)]):
+        mine = days[supplier == s]
+        ok = np.isfinite(mine) & (mine >= rules.floor_days)
+        out.below_floor[s] = int((~ok).sum())
+        kept = mine[ok][-rules.window :]
+        if kept.size >= rules.min_orders:
+            wild = outlier_mask(kept, rules.outlier_k, rules.min_spread)
+            out.outliers[s] = int(wild.sum())
+            kept = kept[~wild]
+        enough = kept.size >= rules.min_orders
+        if kept.size and (enough or not np.isfinite(prior[s])):
+            out.days[s] = float(kept.mean())
+            out.sd[s] = float(kept.std(ddof=1)) if kept.size > 1 else 0.0
+            out.source[s] = "observed"
+            out.orders[s] = kept.size
+    return out
 
 
 @dataclass

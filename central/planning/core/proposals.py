@@ -62,6 +62,9 @@ class Proposals:
     value: np.ndarray
     position: np.ndarray
     target: np.ndarray
+    raw_qty: np.ndarray  # the policy's order before MOQ and pack rounding
+    pack_size: np.ndarray
+    moq: np.ndarray
     suppliers: np.ndarray  # the distinct suppliers, in order
     offsets: np.ndarray  # lines of suppliers[j] are [offsets[j], offsets[j + 1])
     #: series that would need an order on available stock alone but whose open POs /
@@ -155,7 +158,9 @@ def propose(
         np.ascontiguousarray(max_level, np.float64),
     )
     raw = order_quantity(kind, np.ascontiguousarray(position, np.float64), *args)
-    qty = round_to_pack(raw, pack_size, moq)
+    pack = np.broadcast_to(np.asarray(pack_size, np.float64), raw.shape)
+    moq = np.broadcast_to(np.asarray(moq, np.float64), raw.shape)
+    qty = round_to_pack(raw, pack, moq)
     bare = order_quantity(kind, np.ascontiguousarray(available, np.float64), *args)
     suppressed = np.flatnonzero((bare > 0) & (qty <= 0))
     supplier = np.asarray(supplier, np.int64)
@@ -180,6 +185,9 @@ def propose(
         value=qty[order] * cost,
         position=np.asarray(position, np.float64)[order],
         target=target,
+        raw_qty=raw[order],
+        pack_size=np.maximum(pack[order], 1.0),
+        moq=moq[order],
         suppliers=suppliers,
         offsets=offsets,
         suppressed=suppressed,
