@@ -97,8 +97,9 @@ class Edge:
         if self.session.context() != before:  # a QTY: label applies to one item only
             self.outbox.save_context(self.session.context())
         self.publisher.wake()
-        if not new:
-            return True, f"already recorded as #{seq}"
+        if not new:  # a serial's last transition again: refused, the operator hears why
+            ev = outcome.event
+            return False, f"already recorded as #{seq}: {ev['type']} of serial {ev['serial']} again"
         return True, f"#{seq} {outcome.message}"
 
     def on_bad_frame(self, reason: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.decoding.scan import MODES, Scan
+from edge.decoding.scan import MODES, Scan, label_attributes
 from tallyman import wire
 
 
@@ -110,6 +110,7 @@ class Session:
             "lot": scan.lot,
             "expiry": scan.expiry,
             "serial": scan.serial,
+            **label_attributes(scan),
             "qty": qty,
             "loc": self.loc,
             "to_loc": self.to_loc if self.mode in ("putaway", "transfer_out") else None,

@@ -66,6 +66,20 @@ _TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:00)$"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _GTIN = re.compile(r"^\d{14}$")
 _TEXT_LIMITS = {"lot": 20, "serial": 20, "ref": 64, "operator": 64, "raw": 512, "sku": 64}
+#: Optional label attributes, as the edge's decoder read them (docs/scanning.md): GS1 dates
+#: (11, 13, 16), expiry date and time (7003), ship-to GLN (410) and variable measures (310n–369n,
+#: or an in-store number's weight or price: `{"ai", "kind", "value", "unit"}`, value as decimal
+#: text so that no digit is lost).
+_LABEL_DATES = ("production_date", "packaging_date", "sell_by")
+_LABEL_KEYS = frozenset((*_LABEL_DATES, "expiry_time", "ship_to", "measures"))
+_MINUTE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$")
+_MEASURE = {
+    "ai": re.compile(r"^(rcn|3[1-6]\d\d)$"),
+    "kind": re.compile(r"^[a-z_]{1,24}$"),
+    "value": re.compile(r"^\d{1,15}(\.\d{1,9})?$"),
+    "unit": re.compile(r"^[A-Za-z0-9_/]{0,8}$"),
+}
+MAX_MEASURES = 8
 
 
 class WireError(ValueError):
@@ -227,7 +241,38 @@ def validate_event(ev: Any, site: str) -> dict[str, Any]:
     expiry = ev.get("expiry")
     if expiry is not None and (not isinstance(expiry, str) or not _DATE.match(expiry)):
         raise WireError("invalid_event", f"seq {seq}: expiry must be YYYY-MM-DD")
+    if not _LABEL_KEYS.isdisjoint(ev):
+        _check_label(ev, seq)
     return ev
+
+
+def _check_label(ev: dict[str, Any], seq: int) -> None:
+    for key in _LABEL_DATES:
+        val = ev.get(key)
+        if val is not None and (not isinstance(val, str) or not _DATE.match(val)):
+            raise WireError("invalid_event", f"seq {seq}: {key} must be YYYY-MM-DD")
+    val = ev.get("expiry_time")
+    if val is not None and (not isinstance(val, str) or not _MINUTE.match(val)):
+        raise WireError("invalid_event", f"seq {seq}: expiry_time must be YYYY-MM-DDTHH:MM")
+    val = ev.get("ship_to")
+    if val is not None and not valid_gtin14(f"0{val}" if isinstance(val, str) else None):
+        raise WireError("invalid_event", f"seq {seq}: ship_to must be a 13-digit GLN")
+    measures = ev.get("measures")
+    if measures is None:
+        return
+    if not isinstance(measures, list) or not 0 < len(measures) <= MAX_MEASURES:
+        raise WireError("invalid_event", f"seq {seq}: measures must be a list of 1–{MAX_MEASURES}")
+    for m in measures:
+        if not (
+            isinstance(m, dict)
+            and m.keys() == _MEASURE.keys()
+            and all(isinstance(m[k], str) and rx.match(m[k]) for k, rx in _MEASURE.items())
+        ):
+            raise WireError(
+                "invalid_event",
+                f"seq {seq}: a measure is {{ai, kind, value, unit}} like "
+                f'{{"ai": "3103", "kind": "net_weight", "value": "1.250", "unit": "kg"}}',
+            )
 
 
 #: Types after which a serialised unit has left stock: where it left from does not matter.

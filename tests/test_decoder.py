@@ -221,8 +221,10 @@ def test_invalid_gs1_wrong_length():
     assert "13 digits" in err.detail
 
 
-def test_gs1_without_identifier_is_unrecognised():
-    assert error_of("]C110LOT1").code == "unrecognised"
+def test_gs1_without_identifier_says_what_is_missing():
+    err = error_of("]C110LOT1")
+    assert err.code == "missing_gtin"
+    assert "(10) lot 'LOT1'" in err.detail and "no GTIN (01)" in err.detail
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\r\n", "]C0", "12345", "]E012345"])

@@ -118,3 +118,32 @@ def test_a_late_count_retransmitted_to_an_ingest_without_count_rules_is_acked_ag
     with sqlite3.connect(catalogue) as c:
         codes = [r[0] for r in c.execute("SELECT code FROM dead_letters")]
     assert codes == ["seq_replayed"]
+
+
+def test_one_seq_twice_in_a_message_with_other_contents_is_refused(catalogue):
+    """The second event under a seq already used in the same message (or in a group not yet
+    committed) is a replay when its contents differ: dead-lettered and rejected in the ack."""
+    ing, acks = _ingest(catalogue)
+    ts = wire.now_ts()
+    ev = {"seq": 1, "ts": ts, "type": "receive", "sku": "A1", "qty": 1, "loc": "DC1/A-01"}
+    evs = [ev, {**ev, "qty": 5}, ev, {**ev, "seq": 2}]  # a replay, a plain repeat, the next
+    ing.process([("msg", TOPIC, wire.encode_movements("DC1", "hh-1", evs))])
+    assert acks[-1] == {
+        "upto": 2,
+        "rejected": [
+            wire.rejection(1, "seq_replayed", "seq 1 was already used for a different event")
+        ],
+    }
+    with sqlite3.connect(catalogue) as c:
+        (dead,) = c.execute("SELECT seq, code, event FROM dead_letters").fetchall()
+    assert dead[:2] == (1, "seq_replayed") and json.loads(dead[2])["qty"] == 5
+    assert _rows(catalogue) == [1, 2]
+    assert int(ing.engine.on_hand[ing.catalog.sku_id["A1"], ing.catalog.loc_id["DC1/A-01"]]) == 12
+    # the same across two groups, the first prepared and not yet committed
+    first = ing.prepare([("msg", TOPIC, wire.encode_movements("DC1", "hh-1", [{**ev, "seq": 3}]))])
+    replay = {**ev, "seq": 3, "loc": "DC1/A-02"}
+    second = ing.prepare([("msg", TOPIC, wire.encode_movements("DC1", "hh-1", [replay]))])
+    ing.commit(first)
+    ing.commit(second)
+    assert [r["code"] for r in acks[-1]["rejected"]] == ["seq_replayed"]
+    assert _rows(catalogue) == [1, 2, 3]

@@ -51,7 +51,8 @@ def central(catalogue, tmp_path):
             {"from_site": "DC1", "to_site": "STORE1", "lines": [{"sku": "B2", "qty": 1}]},
         )
         assert r.status_code in (200, 201), r.get_json()
-        r = c.post("/reservations", "staff", {"sku": "A1", "site": "STORE1", "qty": 2, "channel": "store"})
+        reservation = {"sku": "A1", "site": "STORE1", "qty": 2, "channel": "store"}
+        r = c.post("/reservations", "staff", reservation)
         assert r.status_code in (200, 201), r.get_json()
         yield c
     finally:
@@ -65,9 +66,12 @@ def _path_values(c: Central) -> dict[str, list[str]]:
     def ids(sql: str) -> list[str]:
         return [str(r[0]) for r in conn.execute(sql)]
 
+    documents = ids(
+        "SELECT number FROM purchase_orders UNION ALL SELECT number FROM transfer_orders"
+    )
     return {
         "alert_id": ids("SELECT id FROM planning_alerts"),
-        "ref": ids("SELECT number FROM purchase_orders") + ids("SELECT number FROM transfer_orders"),
+        "ref": documents,
         "res_id": ids("SELECT id FROM reservations"),
         "record_id": ids("SELECT id FROM count_records") or ["1"],
     }

@@ -41,6 +41,10 @@ class MovementQuery(msgspec.Struct):
     loc: str | None = None
     ref: str | None = None
     since: Annotated[str | None, Meta(description="rows with ts at or after this time")] = None
+    flagged: Annotated[
+        bool | None,
+        Meta(description="1: only rows flagged for review (scanned before an applied count)"),
+    ] = None
     after_id: Annotated[
         int, Meta(ge=0, le=2**62, description="page: rows after this id (next_after_id)")
     ] = 0
@@ -113,6 +117,14 @@ class Movement(msgspec.Struct, forbid_unknown_fields=True):
     to_loc: str | None
     ref: str | None
     operator: str | None
+    flagged: Annotated[
+        int,
+        Meta(
+            description="for review: scanned before a count already applied at loc (1), at "
+            "to_loc (2) or both (3), so not applied there (the count fixed the quantity); "
+            "0: applied"
+        ),
+    ]
 
 
 class MovementPage(msgspec.Struct, forbid_unknown_fields=True):

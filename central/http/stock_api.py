@@ -135,6 +135,8 @@ def movements(query: MovementQuery):
     if query.since:
         where.append("ts >= ?")
         params.append(query.since)
+    if query.flagged is not None:  # the review list of movements scanned before a count
+        where.append("flagged != 0" if query.flagged else "flagged = 0")
     where.append("id > ?")
     params.append(query.after_id)
     limit = query.limit

@@ -261,6 +261,16 @@ class Ingest:
     def _duplicate(self, batch, now, topic, device, site, ev, rejected) -> None:
         """A seq central already has: a retransmit (identical, ack again) or a replay (reject)."""
         seq = ev["seq"]
+        first = self._uncommitted(batch, device, seq)  # before the ledger: its commit may be
+        if first is not None:  # under way, and the group leaves this list only after COMMIT
+            stored = tuple(first.get(k) for k in _COMPARED)
+            if stored != tuple(ev.get(k) for k in _COMPARED):
+                detail = f"seq {seq} was already used for a different event"
+                batch.dead.append(
+                    (now, topic, device, site, seq, "seq_replayed", detail, _dump(ev), None)
+                )
+                rejected.append(wire.rejection(seq, "seq_replayed", detail))
+            return  # a retransmit: the ack of its group is on its way
         stored = self.reads.execute(
             "SELECT ts, type, qty, loc, kind FROM movements WHERE device = ? AND seq = ?",
             (device, seq),
@@ -286,18 +296,12 @@ class Ingest:
                 (device, seq),
             ).fetchone()
             if earlier is None:
-                # in this group or one not yet committed: its ack is on its way; a different
-                # event under the same seq is still a replay
-                first = self._uncommitted(batch, device, seq)
-                if first is None:
-                    return
+                return  # marked by a group that failed to commit: gone, the edge retransmits
+            try:
+                first = json.loads(earlier[2])
                 stored = tuple(first.get(k) for k in _COMPARED)
-            else:
-                try:
-                    first = json.loads(earlier[2])
-                    stored = tuple(first.get(k) for k in _COMPARED)
-                except (TypeError, ValueError, AttributeError):
-                    stored = None
+            except (TypeError, ValueError, AttributeError):
+                stored = None
         if stored is not None and tuple(stored) != tuple(ev.get(k) for k in compared):
             detail = f"seq {seq} was already used for a different event"
             batch.dead.append(
@@ -547,7 +551,8 @@ class Ingest:
             if exists is None:
                 mrow, ids = self._resolve(self.conn, ev, device, site, now)
                 if ev.get("serial") is not None:
-                    self._serial(self.conn, batch, ev, ids[0], device)
+                    with self._state_lock:  # the groups being prepared are the other thread's
+                        self._serial(self.conn, batch, ev, ids[0], device)
                 batch.add_movement(mrow, *ids)
         except WireError as exc:
             self.conn.execute(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from central.access.tokens import audit
 from central.http.contract import NoteBody, endpoint
@@ -23,6 +23,7 @@ from central.planning.models import (
     AlertQuery,
     ForecastQuery,
     KpiQuery,
+    LeadTimeQuery,
     ProposalQuery,
     SlowMoverQuery,
     SuggestionQuery,
@@ -33,6 +34,7 @@ from central.planning.views import alert_events as _alert_events
 from central.planning.views import alerts as _alerts
 from central.planning.views import forecasts as _forecasts
 from central.planning.views import kpis as _kpis
+from central.planning.views import lead_times as _lead_times
 from central.planning.views import proposals as _proposals
 from central.planning.views import slow_movers as _slow_movers
 from central.planning.views import transfers as _transfers
@@ -40,6 +42,9 @@ from central.planning.views import transfers as _transfers
 bp = Blueprint("planning", __name__, url_prefix="/api")
 
 READY_TIMEOUT_S = 120.0
+#: Writes that may change a position without a ledger movement: purchase orders (approved,
+#: cancelled, closed: on order), transfer orders, reservations (reserved).
+WORKFLOW_WRITES = ("/api/purchase-orders", "/api/transfers", "/api/reservations")
 
 
 def service() -> PlanningService:
@@ -56,6 +61,23 @@ def outcome() -> PassOutcome:
         detail = service().error or "the first planning pass has not finished yet; retry shortly"
         raise ApiError(503, "not_ready", detail)
     return last
+
+
+@bp.after_app_request
+def recheck_after_workflow_write(response: Response) -> Response:
+    """After a workflow write succeeded (its transaction committed and the engine changed), the
+    alert worker re-checks the alert positions at once (`PlanningService.positions_changed`):
+    a red alert closes when its PO is approved, not at the next sweep or pass. The request
+    does not wait for it."""
+    if (
+        request.method == "POST"
+        and response.status_code < 300
+        and request.path.startswith(WORKFLOW_WRITES)
+    ):
+        svc = getattr(current_app.config["STATE"], "planning", None)
+        if svc is not None and svc.ready:
+            svc.positions_changed()
+    return response
 
 
 @bp.get("/alerts")
@@ -170,6 +192,14 @@ def forecasts(query: ForecastQuery):
         raise ApiError(404, "not_found", f"site {site} has no locations in master data")
     rows = _forecasts(last, sku, site, horizon=query.horizon)
     return jsonify(rows=rows, pass_ts=last.ts)
+
+
+@bp.get("/planning/lead-times")
+@endpoint(query=LeadTimeQuery, errors=(503,))
+def lead_times(query: LeadTimeQuery):
+    """Each supplier's lead time as planning uses it: observed once there are enough orders."""
+    rows = _lead_times(outcome(), query.supplier)
+    return jsonify(rows=rows, count=len(rows))
 
 
 @bp.post("/planning/run")

@@ -45,7 +45,19 @@ ALERT_COLUMNS = (
     "id", "tier", "sku", "site", "status", "action", "position", "safety_stock", "updated_ts"
 )  # fmt: skip
 PROPOSAL_COLUMNS = ("key", "supplier", "lines", "total_qty", "total_value", "po_number")
-SUGGESTION_COLUMNS = ("sku", "from_site", "to_site", "qty", "lane_days", "cost")
+#: A proposal line and the numbers it came from (its `basis`), one row each.
+LINE_COLUMNS = (
+    "supplier", "sku", "site", "qty", "demand_per_day", "sigma_per_day", "lead_days",
+    "safety_stock", "position", "order_before_rounding", "moq", "pack_size",
+)  # fmt: skip
+SUGGESTION_COLUMNS = (
+    "sku", "from_site", "to_site", "qty", "lane_days", "cost", "demand_per_day",
+    "safety_stock", "alert_position", "position", "need", "surplus",
+)  # fmt: skip
+LEAD_TIME_COLUMNS = (
+    "supplier", "lead_days", "lead_sd_days", "source", "orders", "master_days", "below_floor",
+    "outliers",
+)  # fmt: skip
 
 
 def rebuild_engine(conn: sqlite3.Connection) -> tuple[StockEngine, Catalog]:
@@ -70,19 +82,41 @@ def rebuild_engine(conn: sqlite3.Connection) -> tuple[StockEngine, Catalog]:
 
 
 def report(svc: PlanningService, pass_summary: dict) -> dict:
-    from central.planning.views import kpis, proposals, slow_movers, transfers
+    from central.planning.views import finite, kpis, lead_times, proposals, slow_movers, transfers
 
     o = svc.latest
     book = svc.state.book
     alerts = book.open_alerts()
-    return {
-        "summary": pass_summary,
-        "alerts": alerts,
-        "proposals": proposals(o),
-        "transfers": transfers(o),
-        "slow_movers": slow_movers(o),
-        "kpis": kpis(o, svc.conn(), svc.settings, groups=("total", "site")),
-    }
+    return finite(
+        {
+            "summary": pass_summary,
+            "alerts": alerts,
+            "proposals": proposals(o),
+            "transfers": transfers(o),
+            "slow_movers": slow_movers(o),
+            "kpis": kpis(o, svc.conn(), svc.settings, groups=("total", "site")),
+            "lead_times": lead_times(o),
+        }
+    )
+
+
+def proposal_lines(proposals: list[dict]) -> list[dict]:
+    """Each line of each proposal with the numbers it came from, flat (a table row)."""
+    return [
+        {"supplier": d["supplier"], **line, **line.get("basis", {})}
+        for d in proposals
+        for line in d.get("lines", [])
+    ]
+
+
+def suggestion_rows(rows: list[dict]) -> list[dict]:
+    """Transfer suggestions with the receiving site's need and the giver's surplus, flat."""
+    out = []
+    for r in rows:
+        basis = r.get("basis", {})
+        to, giver = basis.get("to", {}), basis.get("from", {})
+        out.append({**r, **to, "surplus": giver.get("surplus"), "qty": r["qty"]})
+    return out
 
 
 def print_report(doc: dict) -> None:
@@ -114,9 +148,14 @@ def print_report(doc: dict) -> None:
             f"  {d['supplier']}: {len(d['lines'])} line(s), {d['total_qty']:g} units, "
             f"value {d['total_value']:.2f}"
         )
+        for line in d["lines"][:10]:
+            why = line.get("basis", {}).get("why", "")
+            click.echo(f"    {line['sku']} @ {line['site']}: {line['qty']:g} — {why}")
     click.echo(f"transfer suggestions: {len(doc['transfers'])}")
     for t in doc["transfers"][:10]:
         click.echo(f"  {t['sku']}: {t['qty']:g} from {t['from_site']} to {t['to_site']}")
+        if t.get("basis"):
+            click.echo(f"    {t['basis']['why']}")
     click.echo(f"slow movers: {len(doc['slow_movers'])}")
     total = doc["kpis"]["total"][0] if doc["kpis"]["total"] else {}
     if total:
@@ -176,7 +215,7 @@ def run(db: str, config: str | None, as_json: bool) -> None:
     doc = report(svc, summary)
     doc["summary"]["wall_seconds"] = round(time.perf_counter() - t0, 3)
     if as_json:
-        json.dump(doc, sys.stdout, indent=1, default=float)
+        json.dump(doc, sys.stdout, indent=1, default=float, allow_nan=False)
         click.echo()
     else:
         print_report(doc)
@@ -276,6 +315,12 @@ def proposals(
         return
     rows = [{**d, "lines": len(d.get("lines", []))} for d in got["proposals"]]
     emit(rows, False, PROPOSAL_COLUMNS)
+    lines = proposal_lines(got["proposals"])
+    if lines:
+        click.echo("\nLINES (and the numbers each came from; --json for all of them)")
+        click.echo(table(lines, LINE_COLUMNS))
+        for line in lines:
+            click.echo(f"{line['sku']} @ {line['site']}: {line.get('why', '')}")
     covered, unsourced = got.get("covered_by_open_orders", []), got.get("unsourced", [])
     click.echo(f"\n{len(covered)} need(s) covered by open orders")
     click.echo(
@@ -299,13 +344,35 @@ def suggestions(
     token: str | None,
     as_json: bool,
 ) -> None:
-    """Transfers between sites the last planning pass suggests.
+    """Transfers between sites the last planning pass suggests, with the receiving site's need
+    (demand, safety stock, position) and the giving site's surplus.
 
     `--json` prints a list that `tallyman workflow transfer from-suggestions FILE` takes.
     """
     query = urlencode(_given({"sku": sku, "from_site": from_site, "to_site": to_site}))
     got = api_call(api, token, "GET", "/transfers/suggestions" + (f"?{query}" if query else ""))
-    emit(got["rows"], as_json, SUGGESTION_COLUMNS)
+    if as_json:
+        emit(got["rows"], True)
+        return
+    emit(suggestion_rows(got["rows"]), False, SUGGESTION_COLUMNS)
+    for r in got["rows"]:
+        if r.get("basis"):
+            click.echo(f"{r['sku']} {r['from_site']} → {r['to_site']}: {r['basis']['why']}")
+
+
+@command.command("lead-times")
+@click.option("--supplier", metavar="SUPPLIER", help="only this supplier")
+@api_options
+@json_option
+def lead_times(supplier: str | None, api: str | None, token: str | None, as_json: bool) -> None:
+    """Each supplier's lead time as planning uses it.
+
+    Observed from its orders once there are enough, else master data; with the orders the
+    floor and the outlier rule left out.
+    """
+    query = urlencode(_given({"supplier": supplier}))
+    got = api_call(api, token, "GET", "/planning/lead-times" + (f"?{query}" if query else ""))
+    emit(got["rows"], as_json, LEAD_TIME_COLUMNS)
 
 
 @command.command("status")

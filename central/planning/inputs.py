@@ -274,3 +274,49 @@ def pending_orders(conn: sqlite3.Connection, ix: Indexes) -> tuple[np.ndarray, n
         PENDING_TO,
     ).fetchall()
     return _per_series(ix, po), _per_series(ix, to)
+
+
+# --- demand and how much of it was filled (the fill rate) -----------------------------------
+
+#: Reservation requests the desk refused (no stock): the only trace they leave, written by
+#: `PlanningService.reservation_refused` (a refused reservation has no row in `reservations`).
+REFUSED_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS planning_refused (id INTEGER PRIMARY KEY, ts TEXT NOT NULL, "
+    "sku TEXT NOT NULL, site TEXT NOT NULL, qty INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS planning_refused_ts ON planning_refused(ts)",
+)
+
+
+def fill_counts(conn: sqlite3.Connection, ix: Indexes, since: str) -> tuple[np.ndarray, np.ndarray]:
+    """(demand, filled) units per series since `since` (an ISO date or timestamp).
+
+    Demand is what customers asked a site for: its walk-in sales (sale movements that do not
+    fulfil a reservation), the quantity of every reservation requested there, and the requests
+    the desk refused. Filled is the walk-in sales (a sale is scanned from stock) and the
+    reservations granted from that site's own stock; a reservation routed to another site or a
+    dropship partner is demand the requested site did not fill. Cancelled and expired
+    reservations were filled when asked: the stock was there. See docs/planning.md, "KPIs".
+    """
+    walk_in = conn.execute(
+        "SELECT sku, site, sum(qty) FROM movements WHERE ts >= ? AND type = 'sale' "
+        "AND (ref IS NULL OR upper(ref) NOT LIKE 'RES-%') GROUP BY sku, site",
+        (since,),
+    ).fetchall()
+    demand = _per_series(ix, walk_in)
+    filled = demand.copy()
+    if table_exists(conn, "reservations"):
+        asked = conn.execute(
+            "SELECT sku, requested_site, sum(qty), "
+            "sum(CASE WHEN site = requested_site THEN qty ELSE 0 END) FROM reservations "
+            "WHERE created_at >= ? GROUP BY sku, requested_site",
+            (since,),
+        ).fetchall()
+        demand += _per_series(ix, [(sku, site, q) for sku, site, q, _ in asked])
+        filled += _per_series(ix, [(sku, site, g) for sku, site, _, g in asked])
+    if table_exists(conn, "planning_refused"):
+        refused = conn.execute(
+            "SELECT sku, site, sum(qty) FROM planning_refused WHERE ts >= ? GROUP BY sku, site",
+            (since,),
+        ).fetchall()
+        demand += _per_series(ix, refused)
+    return demand, filled

@@ -57,6 +57,10 @@ class KpiQuery(msgspec.Struct):
     )
 
 
+class LeadTimeQuery(msgspec.Struct):
+    supplier: str | None = None
+
+
 class ForecastQuery(msgspec.Struct):
     sku: str
     site: str | None = None

@@ -43,6 +43,7 @@ from central.planning.core import (
     AlertChanges,
     History,
     Network,
+    PlanningConfig,
     PlanResult,
     StockState,
     epoch_day,
@@ -55,6 +56,7 @@ from central.planning.core import (
 from central.planning.core.config import category_arrays
 from central.planning.core.history import TYPE_CODE, day_date
 from central.planning.inputs import (
+    REFUSED_SCHEMA,
     Indexes,
     dc_site_names,
     load_master,
@@ -181,6 +183,8 @@ class PassOutcome:
     alert_changes: dict[str, int]
     seconds: float
     stages: dict[str, float] = field(default_factory=dict)
+    #: the policies the pass ran with (what a proposal's basis names: method, service level)
+    planning: PlanningConfig = field(default_factory=PlanningConfig)
 
 
 @dataclass
@@ -267,6 +271,13 @@ class PlanningService:
         self._seq = 0
         self._reload = False
         self._last_sweep = time.monotonic()
+        #: SKU × site pairs whose position a workflow changed (`positions_changed`), and
+        #: whether one asked for every series; the alert worker takes them at once.
+        self._changed: set[tuple[str, str]] = set()
+        self._changed_all = False
+        self._changed_lock = threading.Lock()
+        #: Reservation requests the desk refused, waiting to be written (`reservation_refused`).
+        self._refused: deque[tuple[str, str, str, int]] = deque()
 
     # --- life cycle ------------------------------------------------------------------------------
 
@@ -314,7 +325,7 @@ class PlanningService:
                 conn = self.storage.open_reader()
             else:
                 conn = self.storage.open_writer(durable=False)
-                for stmt in schema():
+                for stmt in (*schema(), *REFUSED_SCHEMA):
                     conn.execute(stmt)
             self._conn = conn
         return self._conn
@@ -386,6 +397,26 @@ class PlanningService:
         if batch.rows:
             self._queue.put((time.monotonic(), batch))
 
+    def positions_changed(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        """A workflow changed the position of these (SKU, site) pairs without a ledger movement
+        (a PO approved, sent, cancelled, closed or expired; a transfer order made, approved,
+        cancelled; a reservation made or released); no pairs: possibly any. The alert worker
+        re-evaluates their alerts at once instead of at the next sweep or pass. Any thread;
+        never waits (the caller is inside a request or a workflow's commit)."""
+        pairs = list(pairs)
+        with self._changed_lock:
+            if pairs:
+                self._changed.update(pairs)
+            else:
+                self._changed_all = True
+        self._queue.put((time.monotonic(), None))  # wakes the worker
+
+    def reservation_refused(self, sku: str, site: str, qty: int, ts: str | None = None) -> None:
+        """The reservation desk refused a request for want of stock: unfilled demand for the
+        fill rate (a refused request leaves no reservation row). Any thread; never waits."""
+        self._refused.append((ts or wire.now_ts(), sku, site, int(qty)))
+        self._queue.put((time.monotonic(), None))
+
     def _work(self) -> None:
         while not self._ready.wait(0.2):  # central may stop before the first pass has run
             if self._stop.is_set():
@@ -402,26 +433,43 @@ class PlanningService:
                     items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            batches = [(t, b) for t, b in items if b is not None]
             try:
-                self.process([b for _, b in items], min(t for t, _ in items))
+                if batches:
+                    self.process([b for _, b in batches], min(t for t, _ in batches))
             except Exception:
                 log.exception("planning could not fold a batch; the next pass reloads")
                 self._reload = True
                 self.trigger()
+            self._due_work()
 
     def _idle(self) -> None:
-        """No batch waiting: fold rows no batch announced, and sweep when it is time."""
+        """No batch waiting: fold rows no batch announced, then what is due."""
         try:
             st, ingest = self.state, self.ingest
             # committed but its batch not queued (yet), or rows no batch announced: read them
             behind = ingest is not None and st is not None and ingest.last_id > st.upto
             if behind and self._queue.empty():
                 self.process([], None)
-            sweep = self.settings.central.sweep_s
-            if sweep and time.monotonic() - self._last_sweep >= sweep:
-                self.sweep()
         except Exception:
             log.exception("planning idle work failed")
+        self._due_work()
+
+    def _due_work(self) -> None:
+        """Between batches, busy or idle: positions workflows changed, refused reservations,
+        and the sweep when it is time (a steady stream of batches must not starve it)."""
+        try:
+            self._flush_refused()
+            with self._changed_lock:
+                pairs, everything = self._changed, self._changed_all
+                self._changed, self._changed_all = set(), False
+            sweep = self.settings.central.sweep_s
+            if everything or (sweep and time.monotonic() - self._last_sweep >= sweep):
+                self.sweep()
+            elif pairs:
+                self.refresh_pairs(pairs)
+        except Exception:
+            log.exception("planning could not re-check alerts")
 
     def _ledger_end(self, conn: sqlite3.Connection) -> int:
         """The last committed movement the engine has applied: the ingest's, or (API-only,
@@ -518,6 +566,44 @@ class PlanningService:
         stock = site_stock(self.engine, st.ix, skus)
         pos = stock.alert_position[where, touched % n_sites]
         return st.book.update(touched, pos, st.safety_stock[touched])
+
+    def refresh_pairs(self, pairs: Iterable[tuple[str, str]]) -> AlertChanges | None:
+        """Re-evaluate the alerts of some (SKU, site) pairs against the engine now (unknown
+        names are skipped: the next pass knows them)."""
+        with self._lock:
+            st = self.state
+            if st is None:
+                return None
+            sku_ix, site_ix = st.ix.sku_index, st.ix.site_index
+            found = [
+                sku_ix[sku] * st.ix.n_sites + site_ix[site]
+                for sku, site in pairs
+                if sku in sku_ix and site in site_ix
+            ]
+            if not found:
+                return None
+            changes = self._refresh(st, np.unique(np.array(found, np.int64)))
+            self._commit(changes)
+        return changes
+
+    def _flush_refused(self) -> None:
+        """Write the refused reservation requests queued by `reservation_refused`."""
+        if not self._refused or self.read_only:
+            return
+        rows = []
+        while self._refused:
+            rows.append(self._refused.popleft())
+        with self._lock:
+            conn = self.conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT INTO planning_refused (ts, sku, site, qty) VALUES (?, ?, ?, ?)", rows
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                conn.execute("ROLLBACK")
+                raise
 
     def sweep(self) -> AlertChanges | None:
         """Re-check every series whose alert position moved without a ledger movement
@@ -632,6 +718,7 @@ class PlanningService:
                 alert_changes=changes.counts(),
                 seconds=time.perf_counter() - start,
                 stages=laps,
+                planning=self.settings.planning,
             )
             self.latest = outcome
             self.error = None
@@ -667,9 +754,7 @@ class PlanningService:
         create = self.workflows is not None and self.settings.central.create_drafts
         create = create and not self.read_only
         for d in drafts:
-            rec = d.to_dict()
-            for line in rec["lines"]:
-                line.pop("series", None)
+            rec = d.to_dict()  # lines keep their series: the views show the basis, not it
             rec.update(po_number=None, po_status=None, created=False, error=None)
             if create:
                 body = {

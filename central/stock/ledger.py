@@ -249,7 +249,7 @@ def _up_to_date(conn: sqlite3.Connection) -> bool:
 
 def _fill_serial_states(conn: sqlite3.Connection) -> None:
     """Each serial's state as the ledger's movements left it (a ledger from before the table)."""
-    latest: dict[tuple[int, str], tuple] = {}
+    latest: dict[tuple[int, str], tuple[str, str | None, str, int]] = {}
     for sku_id, serial, typ, loc, to_loc, device, seq in conn.execute(
         "SELECT sku_id, serial, type, loc, to_loc, device, seq FROM movements "
         "WHERE serial IS NOT NULL ORDER BY id"

@@ -436,7 +436,7 @@ def to_create(
     \b
     e.g. tallyman workflow transfer create --from DC1 --to STORE1 --line A1:4
     """
-    body = {
+    body: dict[str, Any] = {
         "from_site": from_site,
         "to_site": to_site,
         "lines": [parse_line(s, with_site=False) for s in lines],

@@ -428,7 +428,7 @@ def _outstanding(conn, to_id: int, line_id: int) -> int:
         "AND json_extract(event, '$.type') = 'transfer_in' AND json_extract(event, '$.sku') = ?",
         (to_id, sku),
     ).fetchone()[0]
-    return max(0, picked - received - int(cleared))
+    return max(0, int(picked) - int(received) - int(cleared))
 
 
 def _settle_short(

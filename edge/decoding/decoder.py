@@ -29,7 +29,7 @@ from edge.decoding.gs1 import (
     unmistakably_gs1,
 )
 from edge.decoding.rcn import DEFAULT_RULES, RcnRule, parse_rules, variable_measure
-from edge.decoding.scan import GS, MODES, DecodeError, Scan
+from edge.decoding.scan import GS, MODES, DecodeError, Scan, label_attributes
 from tallyman.wire import gs1_check_digit, valid_loc
 
 #: AIM symbology identifiers (ISO/IEC 15424) → the name shown to people.
@@ -95,7 +95,9 @@ def decode_options(sku_pattern: str | None = None, rcn: Iterable[str] = ()) -> D
     try:
         sku = re.compile(sku_pattern if sku_pattern is not None else DEFAULT_SKU_PATTERN)
     except re.error as exc:
-        raise ValueError(f"sku_pattern {sku_pattern!r} is not a regular expression: {exc}") from None
+        raise ValueError(
+            f"sku_pattern {sku_pattern!r} is not a regular expression: {exc}"
+        ) from None
     return DecodeOptions(sku, parse_rules(rcn))
 
 
@@ -123,7 +125,8 @@ def decode(text: str, options: DecodeOptions = DEFAULTS) -> Scan:
         scan = _uri_scan(text, symbology)  # whatever the symbology: QR and DataMatrix carry links
     elif aim in _NUMERIC_AIM and not (text.isascii() and text.isdigit()):
         raise DecodeError(
-            "bad_read", f"{symbology} carries digits only; got {text[:24]!r}: a damaged read, scan again"
+            "bad_read",
+            f"{symbology} carries digits only; got {text[:24]!r}: a damaged read, scan again",
         )
     elif aim in _GTIN_AIM:
         scan = _gtin_scan(text, aim, symbology)
@@ -145,10 +148,6 @@ def scan_to_json(text: str, options: DecodeOptions = DEFAULTS) -> dict[str, Any]
     return scan_dict(scan)
 
 
-#: Label attributes shown only when the label carries them.
-_OPTIONAL = ("expiry_time", "production_date", "packaging_date", "sell_by", "ship_to")
-
-
 def scan_dict(scan: Scan) -> dict[str, Any]:
     if scan.kind == "label":
         return {
@@ -162,15 +161,7 @@ def scan_dict(scan: Scan) -> dict[str, Any]:
         out["sku"] = scan.sku
     for key in ("lot", "expiry", "serial", "quantity", "sscc"):
         out[key] = getattr(scan, key)
-    for key in _OPTIONAL:
-        if getattr(scan, key) is not None:
-            out[key] = getattr(scan, key)
-    if scan.measures:
-        out["measures"] = [
-            {"ai": m.ai, "kind": m.kind, "value": str(m.value), "unit": m.unit}
-            for m in scan.measures
-        ]
-    return out
+    return {**out, **label_attributes(scan)}
 
 
 def _with_measure(scan: Scan, options: DecodeOptions) -> Scan:

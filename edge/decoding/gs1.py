@@ -192,7 +192,7 @@ def _split(data: str) -> list[_Part]:
 
 
 def _name(ai: str) -> str:
-    """"(17) expiry date", "(3103) net weight", "(8003) Global Returnable Asset Identifier …"."""
+    """A field as people read it: "(17) expiry date", "(3103) net weight", "(8003) GRAI"."""
     if ai in _FIELD:
         return f"({ai}) {_FIELD[ai]}"
     if len(ai) == 4 and ai[:3] in MEASURES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 GS = "\x1d"
 
@@ -100,3 +101,21 @@ class Scan:
     sell_by: str | None = None
     ship_to: str | None = None
     measures: tuple[Measure, ...] = ()
+
+
+#: The optional label attributes a scan may carry, by their field (and wire event) names.
+LABEL_ATTRIBUTES = ("expiry_time", "production_date", "packaging_date", "sell_by", "ship_to")
+
+
+def label_attributes(scan: Scan) -> dict[str, Any]:
+    """The label attributes this scan carries, as the wire contract's optional event fields (and
+    `tallyman decode`'s output): only those the label states."""
+    out: dict[str, Any] = {
+        k: getattr(scan, k) for k in LABEL_ATTRIBUTES if getattr(scan, k) is not None
+    }
+    if scan.measures:
+        out["measures"] = [
+            {"ai": m.ai, "kind": m.kind, "value": f"{m.value:f}", "unit": m.unit}
+            for m in scan.measures
+        ]
+    return out

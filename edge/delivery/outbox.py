@@ -4,6 +4,13 @@ An event leaves the outbox only when central's ack says it is in the ledger (acc
 with a reason); a broker PUBACK never deletes anything. The seq counter lives in the same file
 and is bumped in the same transaction as the insert, so it survives restarts and never repeats.
 Events are stored as their wire JSON so that publishing is string joining, not re-encoding.
+
+A serialised unit (an item's GTIN or SKU + a serial) has a history of states (received, sold,
+returned, transferred…, see tallyman.wire.serial_state). Each scan of one is judged against its
+current state, the one its last stored event left it in: a scan leading to that same state (the
+same transition again, nothing in between: a scanner re-sending a frame it got no reply for, a
+tag read twice, a unit scanned twice) is refused as a repeat; sold, returned and sold again are
+three events. An event central rejects never happened, so its state is forgotten with the ack.
 """
 
 from __future__ import annotations
@@ -14,18 +21,28 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from tallyman import wire
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, event TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS rejections (
     seq INTEGER PRIMARY KEY, code TEXT NOT NULL, detail TEXT, event TEXT, at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS serials (
-    gtin TEXT NOT NULL, serial TEXT NOT NULL, type TEXT NOT NULL, seq INTEGER NOT NULL,
-    PRIMARY KEY (gtin, serial, type)
+CREATE TABLE IF NOT EXISTS serial_events (
+    seq INTEGER PRIMARY KEY, item TEXT NOT NULL, serial TEXT NOT NULL, type TEXT NOT NULL,
+    place TEXT
 );
+CREATE INDEX IF NOT EXISTS serial_events_unit ON serial_events(item, serial, seq);
 CREATE TABLE IF NOT EXISTS context (key TEXT PRIMARY KEY, value TEXT);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('next_seq', 1), ('acked_upto', 0);
+"""
+#: An outbox from before serial states kept (GTIN, serial, type) once ever: its latest event per
+#: serial becomes the serial's state (where it was is not known: place NULL).
+MIGRATE_SERIALS = """
+INSERT OR IGNORE INTO serial_events (seq, item, serial, type, place)
+    SELECT max(seq), gtin, serial, type, NULL FROM serials GROUP BY gtin, serial;
+DROP TABLE serials;
 """
 
 
@@ -54,6 +71,9 @@ class Outbox:
         self.path = str(path)
         self.conn = _connect(self.path, synchronous)
         self.conn.executescript(SCHEMA)
+        old = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'serials'"
+        if self.conn.execute(old).fetchone():
+            self.conn.executescript(f"BEGIN IMMEDIATE; {MIGRATE_SERIALS} COMMIT;")
         self.lock = threading.Lock()
         self.pub = _connect(self.path, "NORMAL")
         self.pub_lock = threading.Lock()
@@ -64,21 +84,23 @@ class Outbox:
     def append(self, event: dict[str, Any]) -> tuple[int, bool]:
         """Durably store one event, giving it the next seq. Returns (seq, new).
 
-        A serialised item (GTIN + serial) already recorded with the same type is not stored
-        again: that is a scanner re-sending a frame it got no reply for, or a double scan of one
-        physical unit; (its original seq, False) is returned.
+        A serialised unit's scan that repeats its last transition (see the module docstring) is
+        not stored: (the seq of the event it repeats, False) is returned.
         """
         with self.lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                gtin, serial = event.get("gtin"), event.get("serial")
-                if gtin and serial:
+                item, serial = event.get("gtin") or event.get("sku"), event.get("serial")
+                state = None
+                if isinstance(item, str) and isinstance(serial, str) and item and serial:
+                    state = wire.serial_state(event["type"], event.get("loc"), event.get("to_loc"))
                     row = conn.execute(
-                        "SELECT seq FROM serials WHERE gtin = ? AND serial = ? AND type = ?",
-                        (gtin, serial, event["type"]),
+                        "SELECT seq, type, place FROM serial_events WHERE item = ? AND serial = ? "
+                        "ORDER BY seq DESC LIMIT 1",
+                        (item, serial),
                     ).fetchone()
-                    if row:
+                    if row and (row[1], row[2]) == state:
                         conn.execute("COMMIT")
                         return row[0], False
                 seq = self._meta("next_seq")
@@ -87,17 +109,30 @@ class Outbox:
                     "INSERT INTO outbox (seq, event) VALUES (?, ?)",
                     (seq, json.dumps(event, separators=(",", ":"))),
                 )
-                if gtin and serial:
-                    conn.execute(
-                        "INSERT INTO serials (gtin, serial, type, seq) VALUES (?, ?, ?, ?)",
-                        (gtin, serial, event["type"], seq),
-                    )
+                if state is not None:
+                    self._serial_event(seq, str(item), str(serial), state)
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             return seq, True
+
+    def _serial_event(
+        self, seq: int, item: str, serial: str, state: tuple[str, str | None]
+    ) -> None:
+        """Record a serial's new state; forget the states before its newest acknowledged one
+        (central has that one, so no rejection can bring an older one back)."""
+        conn = self.conn
+        conn.execute(
+            "INSERT INTO serial_events (seq, item, serial, type, place) VALUES (?, ?, ?, ?, ?)",
+            (seq, item, serial, *state),
+        )
+        conn.execute(
+            "DELETE FROM serial_events WHERE item = ?1 AND serial = ?2 AND seq < ("
+            "SELECT max(seq) FROM serial_events WHERE item = ?1 AND serial = ?2 AND seq <= ?3)",
+            (item, serial, self._meta("acked_upto")),
+        )
 
     def append_many(self, events: list[dict[str, Any]]) -> int:
         """Bulk load (benchmarks, replays of an export); same guarantees, one transaction."""
@@ -137,6 +172,8 @@ class Outbox:
                         "VALUES (?, ?, ?, ?, ?)",
                         (r["seq"], r.get("code", "?"), r.get("detail", ""), ev and ev[0], at),
                     )
+                    # not in the ledger: the serial is still in the state before it
+                    conn.execute("DELETE FROM serial_events WHERE seq = ?", (r["seq"],))
                 cur = conn.execute("DELETE FROM outbox WHERE seq <= ?", (upto,))
                 if upto > _meta(conn, "acked_upto"):
                     conn.execute("UPDATE meta SET value = ? WHERE key = 'acked_upto'", (upto,))

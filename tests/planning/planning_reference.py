@@ -43,8 +43,9 @@ def summary(y: np.ndarray, sold: np.ndarray, allout: np.ndarray, period, recent,
     return last, s_sold, s_all, vr, vb, mean, var
 
 
-def stock_age(inbound_recent_first, on_hand, days_into_week, bands):
-    """FIFO: the newest receipts are what is left."""
+def stock_age(inbound_recent_first, on_hand, days_into_week, bands, since_first=None):
+    """FIFO: the newest receipts are what is left; what they do not explain is as old as the
+    first stock (`since_first` days ago; None: unknown, the window's length)."""
     rem = on_hand
     acc = 0.0
     qty = [0.0] * (len(bands) + 1)
@@ -61,6 +62,8 @@ def stock_age(inbound_recent_first, on_hand, days_into_week, bands):
             qty[sum(age > b for b in bands)] += take
     if rem > 0:
         age = days_into_week + 7 * (len(inbound_recent_first) - 1)
+        if since_first is not None:
+            age = min(age, since_first)
         acc += rem * age
         qty[sum(age > b for b in bands)] += rem
     return acc / on_hand, qty
@@ -302,17 +305,6 @@ def order_quantity(kind, ip, rop, lot, up_to, mn, mx):
     if kind == 1:
         return up_to - ip if ip < up_to else 0.0
     return mx - ip if (ip <= mn and mx > 0) else 0.0
-
-
-def lead_times(mean, var, supplier, observed, w):
-    m, v = list(mean), list(var)
-    for s, x in zip(supplier, observed, strict=True):
-        if s < 0:
-            continue
-        d = x - m[s]
-        m[s] += w * d
-        v[s] = (1 - w) * (v[s] + w * d * d)
-    return m, v
 
 
 # --- transfers -----------------------------------------------------------------------------------

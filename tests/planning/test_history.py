@@ -171,10 +171,14 @@ def test_stock_age_hand_worked_and_reference():
     h = History.empty(50, TODAY, n_days=200)
     h.inbound[:] = rng.integers(0, 6, h.inbound.shape) * (rng.random(h.inbound.shape) < 0.3)
     on_hand = rng.integers(-2, 40, 50).astype(float)
+    known = rng.random(50) < 0.5  # half the series know when stock first came in
+    since = rng.integers(0, 250, 50)
+    h.first_in[known] = TODAY - since[known]
     mean, bands = stock_ages(h, on_hand)
     col = week_of(TODAY) % h.n_weeks
     order = [(col - j) % h.n_weeks for j in range(h.n_weeks)]
     for i in range(50):
-        m, q = ref_stock_age(h.inbound[i, order], on_hand[i], 3.0, AGE_BANDS)
+        first = int(since[i]) if known[i] else None
+        m, q = ref_stock_age(h.inbound[i, order], on_hand[i], 3.0, AGE_BANDS, first)
         assert mean[i] == pytest.approx(m, rel=1e-6)
         np.testing.assert_allclose(bands[i], q)

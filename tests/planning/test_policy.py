@@ -7,7 +7,7 @@ from datetime import date
 
 import numpy as np
 import pytest
-from planning_reference import lead_times, order_quantity
+from planning_reference import order_quantity
 
 from central.planning.core import policy as P
 from central.planning.core.config import (
@@ -96,20 +96,43 @@ def test_order_quantity_cases_and_reference():
     np.testing.assert_allclose(got, want)
 
 
-def test_update_lead_times_hand_worked():
-    # prior 10 days; two receipts at 14 days, weight 0.5:
-    # m: 10 → 12 → 13; v: 0 → 0.5(0 + 0.5·16) = 4 → 0.5(4 + 0.5·4) = 3
-    m, v = P.update_lead_times(np.array([10.0, 5.0]), np.array([0.0, 1.0]),
-                               np.array([0, 0, -1]), np.array([14.0, 14.0, 99.0]), 0.5)  # fmt: skip
-    np.testing.assert_allclose(m, [13.0, 5.0])
-    np.testing.assert_allclose(v, [3.0, 1.0])
-    rng = np.random.default_rng(1)
-    sup = rng.integers(-1, 4, 50)
-    obs = rng.uniform(1, 20, 50)
-    m, v = P.update_lead_times(np.full(4, 7.0), np.zeros(4), sup, obs, 0.2)
-    rm, rv = lead_times([7.0] * 4, [0.0] * 4, sup, obs, 0.2)
-    np.testing.assert_allclose(m, rm)
-    np.testing.assert_allclose(v, rv)
+def test_lead_times_floor_outliers_and_enough_orders():
+    """Issue 12, defect 5: a receipt 26 s after its order was sent became a 0.0003-day lead
+    time. The floor drops it; an order months late against an old PO is an outlier; the
+    observed distribution replaces master data only once there are enough orders."""
+    rules = P.LeadTimeRules(floor_days=0.25, min_orders=5, window=20, outlier_k=3.0)
+    prior = np.array([3.0, 3.0, 3.0, np.nan, np.nan])
+    fast = 26 / 86400
+    obs = [
+        (0, fast),  # supplier 0: the 26-second "delivery" alone
+        *[(1, d) for d in (4.0, 5.0, 4.0, 6.0, 5.0, 90.0)],  # 1: five orders and a stray one
+        *[(2, d) for d in (5.0, 5.0, 6.0, 6.0)],  # 2: four orders, not enough yet
+        (3, fast),  # 3: no master value, only an impossible order
+        (4, 8.0),  # 4: no master value, one real order
+    ]
+    sup = np.array([s for s, _ in obs])
+    days = np.array([d for _, d in obs])
+    got = P.estimate_lead_times(prior, sup, days, rules)
+    assert got.source == ["master", "observed", "master", "default", "observed"]
+    assert got.days[0] == 3.0 and got.below_floor[0] == 1 and got.orders[0] == 0
+    assert got.outliers[1] == 1 and got.orders[1] == 5
+    assert got.days[1] == pytest.approx(4.8)
+    assert got.sd[1] == pytest.approx(np.std([4, 5, 4, 6, 5], ddof=1))
+    assert (got.days[2], got.sd[2]) == (3.0, 0.0)  # the master value until the fifth order
+    assert np.isnan(got.days[3])  # the category default applies
+    assert (got.days[4], got.sd[4]) == (8.0, 0.0)
+    # without the floor the fast receipt is a lead time of 0.0003 days
+    no_floor = P.estimate_lead_times(prior[3:4], np.array([0]), np.array([fast]),
+                                     P.LeadTimeRules(floor_days=0.0))  # fmt: skip
+    assert no_floor.days[0] == pytest.approx(0.0003, abs=1e-4)
+    # only the last `window` orders count; a regular supplier's slip is not an outlier
+    many = P.estimate_lead_times(np.array([3.0]), np.zeros(30, np.int64),
+                                 np.r_[np.full(10, 20.0), np.full(19, 3.0), 5.0],
+                                 rules)  # fmt: skip
+    assert many.orders[0] == 20 and many.outliers[0] == 0
+    assert many.days[0] == pytest.approx((19 * 3 + 5) / 20)
+    np.testing.assert_array_equal(P.outlier_mask(np.array([3.0, 3, 3, 7.4, 7.6]), 3, 0.5),
+                                  [False, False, False, False, True])  # fmt: skip
 
 
 def test_compute_policy_mixes_methods_per_series():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from central.planning.core.history import INBOUND, STOCK_SET, TYPE_CODE, History, epoch_day
+from central.planning.core.history_summary import days_idle, stock_ages, summarise
 from central.planning.core.kpis import compute_kpis, turnover
 from central.planning.core.slow_movers import (
     CHANNELS,
@@ -49,6 +51,35 @@ def test_slow_movers_hand_worked():
     assert (MARKDOWN_BANDS[sm.band[j]], CHANNELS[sm.channel[j]]) == ("40-60%", "outlet")
     rec = sm.records(["A", "B"], ["DC", "S1", "S2"])
     assert rec[0]["transfer_to"] == "S1" and rec[0]["sku"] == "A" and rec[0]["site"] == "DC"
+
+
+def test_age_starts_at_the_first_stock_not_the_window():
+    """Issue 12, defect 6: on a fresh ledger an item with no sales yet was "idle 365 days"."""
+    today = epoch_day("2025-03-12")
+    h = History.empty(4, today, n_days=365)
+    assert TYPE_CODE["count"] == TYPE_CODE["adjust"] == STOCK_SET
+    h.add(
+        np.array([STOCK_SET, INBOUND, INBOUND, STOCK_SET], np.int8),
+        np.array([0, 1, 2, 2]),
+        np.array([today - 3, today - 40, today - 10, today - 20]),
+        np.array([5.0, 5.0, 5.0, 0.0]),  # a count that found nothing brings no stock
+    )
+    h.first_in[3] = today - 1000  # stock from long before the window (load_history marks it)
+    summ = summarise(h)
+    idle = days_idle(h, summ.days_since_demand)
+    # an opening count 3 days ago, a receipt 40 days ago, a receipt 10 days ago, old stock
+    assert idle.tolist() == [3, 40, 10, 365]
+    on_hand = np.full(4, 5.0)
+    mean, _ = stock_ages(h, on_hand)
+    assert mean[0] == 3  # no receipt explains it: as old as the count
+    assert mean[3] == pytest.approx(3 + 7 * (h.n_weeks - 1))  # as old as the buckets reach
+    sm = find_slow_movers(
+        n_sites=1, on_hand=on_hand, unit_cost=np.ones(4), days_since_demand=idle,
+        velocity_recent=np.zeros(4), velocity_base=np.zeros(4), stock_age=mean,
+        rate=np.zeros(4), slow_days=30, velocity_drop_min=0.4, min_stock_age=90,
+    )  # fmt: skip
+    assert sm.series.tolist() == [1, 3]
+    assert sm.days_idle.tolist() == [40, 365]
 
 
 def test_kpis_hand_worked():

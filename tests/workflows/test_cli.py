@@ -162,3 +162,21 @@ def test_help_lists_the_choices(capsys):
     assert cli.main(["workflow", "transfer", "resolve", "--help"]) == 0
     out = capsys.readouterr().out
     assert all(r in out for r in wf_cli.RESOLUTIONS)
+
+
+def test_freeze_refused_and_overridden_from_the_command_line(api, capsys):
+    from central.planning.core.config import FreezeRule
+    from central.workflows.freeze import Freezes
+
+    c, url = api
+    c.state.workflows.freezes = Freezes([FreezeRule("promo", scope="all", skus=("A1",))])
+    planner = ["--api", url, "--token", c.tokens["planner"]]
+    create = ["workflow", "transfer", "create", "--from", "DC1", "--to", "STORE1", "--line", "A1:2"]
+    err = refused(capsys, *create, *planner)
+    assert "A1 may not leave DC1 for STORE1: frozen by rule 'promo'" in err
+    to = run(capsys, url, c.tokens["planner"], *create[1:], "--override-freeze")
+    approver = ["--api", url, "--token", c.tokens["approver"]]
+    assert "frozen" in refused(capsys, "workflow", "transfer", "approve", to["number"], *approver)
+    got = run(capsys, url, c.tokens["approver"], "transfer", "approve", to["number"],
+              "--override-freeze", "--note", "store opening")  # fmt: skip
+    assert got["status"] == "approved"

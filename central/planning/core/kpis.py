@@ -11,7 +11,9 @@ Definitions (values at unit cost, so different SKUs add up):
 * sell-through = units sold / (opening units + units received).
 * stockout rate = share of series with demand (forecast > 0) whose available stock is ≤ 0,
   now.
-* fill rate = filled / requested quantity (reservations), when the caller provides them.
+* fill rate (type 2) = units filled / units of demand, when the caller provides them (central:
+  walk-in sales and reservations against what customers asked for, `inputs.fill_counts`);
+  `demand_units` and `filled_units` are reported beside it.
 * inventory age bands = share of inventory value by FIFO age (0-30, 31-60, 61-90, 91-180,
   over 180 days).
 * false-alarm rate = alerts marked false / alerts closed.
@@ -98,6 +100,8 @@ def _table(group, names, n_groups, gid, period_days, per: dict[str, np.ndarray])
         "sell_through": _ratio(g["sold"], g["received_base"]),
         "stockout_rate": _ratio(g["out_of_stock"], g["active"]),
         "fill_rate": _ratio(g["filled"], g["requested"]),
+        "demand_units": g["requested"],
+        "filled_units": g["filled"],
         "false_alarm_rate": _ratio(g["alerts_false"], g["alerts_closed"]),
     }
     for b, label in enumerate(BAND_LABELS):

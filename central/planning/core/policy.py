@@ -200,6 +200,7 @@ class LeadTimes:
     days: np.ndarray
     sd: np.ndarray
     source: list[str]
+    prior: np.ndarray  # the master-data lead time (NaN: none)
     orders: np.ndarray  # int64: orders the observed figures rest on
     below_floor: np.ndarray  # int64: orders left out by the floor
     outliers: np.ndarray  # int64: orders left out as outliers
@@ -237,6 +238,7 @@ def estimate_lead_times(
         days=prior.copy(),
         sd=np.zeros(n),
         source=["master" if np.isfinite(p) else "default" for p in prior],
+        prior=prior,
         orders=np.zeros(n, np.int64),
         below_floor=np.zeros(n, np.int64),
         outliers=np.zeros(n, np.int64),
