@@ -9,6 +9,12 @@ published only after COMMIT returns, and carries the watermark as it was when it
 prepared, so an event the edge forgets is always in the ledger or in the dead-letter table. A
 failed commit reloads the state from the ledger and starts a new *generation*: groups prepared
 before it are dropped unacknowledged, and their edges retransmit them.
+
+Because preparing runs ahead of the ledger, what a group must be judged against is the ledger
+plus the groups prepared and not yet committed: a seq used again with other contents (a replay)
+and a serial's current state (a repeated transition, `serial_repeated`) are looked up in those
+groups first. Movements scanned before a count already applied are settled in the commit
+(central.ingest.before_count).
 """
 
 from __future__ import annotations
@@ -296,7 +302,7 @@ class Ingest:
                 (device, seq),
             ).fetchone()
             if earlier is None:
-                return  # marked by a group that failed to commit: gone, the edge retransmits
+                return  # nothing to compare it with
             try:
                 first = json.loads(earlier[2])
                 stored = tuple(first.get(k) for k in _COMPARED)
