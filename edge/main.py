@@ -27,6 +27,7 @@ from tallyman.config import ConfigError, load
 from tallyman.console import broker_option, fail, site_option
 
 if TYPE_CHECKING:
+    from edge.decoding.decoder import DecodeOptions
     from edge.devices.rfid_reader import RfidDriver
     from edge.devices.serial_port import SerialReader
     from edge.service import Edge
@@ -59,6 +60,8 @@ class EdgeSettings:
     batch: int = 1000
     ack_timeout: float = 3.0
     keepalive: int = 10
+    sku_pattern: str | None = None
+    rcn: tuple[str, ...] = ()
 
 
 DEFAULTS = EdgeSettings()
@@ -87,6 +90,7 @@ def check_settings(s: EdgeSettings) -> EdgeSettings:
         raise ConfigError(f"--suffix must be one of {', '.join(PRESETS)}, got {s.suffix!r}")
     parse_gln(s.gln)
     check_ranges(s)
+    options(s)
     try:
         if s.http is not None:
             net.parse_hostport(s.http)
@@ -118,6 +122,16 @@ def check_ranges(s: EdgeSettings) -> None:
 def setting(name: str) -> str:
     """A setting named in all three places it may come from, since any of them may be wrong."""
     return f"--{name.replace('_', '-')} ({name} in [{SECTION}], ${ENV_PREFIX}{name.upper()})"
+
+
+def options(s: EdgeSettings) -> DecodeOptions:
+    """The decoder's options (SKU pattern, RCN layouts); a ConfigError names the bad one."""
+    from edge.decoding.decoder import decode_options
+
+    try:
+        return decode_options(s.sku_pattern, s.rcn)
+    except ValueError as e:
+        raise ConfigError(f"--sku-pattern/--rcn: {e}") from None
 
 
 def parse_gln(values: tuple[str, ...]) -> dict[str, str]:
@@ -154,7 +168,7 @@ def build(s: EdgeSettings) -> Edge:
         ack_timeout=s.ack_timeout,
         keepalive=s.keepalive,
     )
-    edge = Edge(outbox, session, publisher, Screen())
+    edge = Edge(outbox, session, publisher, Screen(), options=options(s))
     publisher.on_rejected = edge.on_rejected
     if s.barcode:
         edge.reader = barcode_reader(s.barcode, s.suffix, edge)
@@ -287,6 +301,19 @@ def given_options(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]
     multiple=True,
     metavar="GLN=SITE",
     help="the site a GLN on a location label (AI 414) stands for; repeat for more",
+)
+@click.option(
+    "--sku-pattern",
+    metavar="REGEX",
+    help="what a plain SKU scan may look like (default: 1-64 letters, digits and - . _ /; "
+    "URIs and damaged numeric reads are never SKUs)",
+)
+@click.option(
+    "--rcn",
+    multiple=True,
+    metavar="PREFIX=KIND[:LAYOUT[:DECIMALS[:UNIT]]]",
+    help="layout of an in-store variable-measure code (prefix 02, 20-29); repeat for more; "
+    "see docs/scanning.md",
 )
 @click.option("--http", metavar="HOST:PORT", help="serve the handheld page here")
 @click.option(

@@ -13,7 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from edge.decoding.decoder import decode
+from edge.decoding.decoder import DEFAULTS as DECODE_DEFAULTS
+from edge.decoding.decoder import DecodeOptions, decode
 from edge.decoding.epc import decode_epc
 from edge.decoding.scan import DecodeError, Scan
 from edge.delivery.outbox import Outbox
@@ -53,6 +54,8 @@ class Edge:
     reader: SerialReader | None = None
     rfid: RfidDriver | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: what counts as a plain SKU and how in-store variable-measure codes are laid out
+    options: DecodeOptions = DECODE_DEFAULTS
 
     def on_frame(self, text: str) -> None:
         with self.lock:
@@ -69,7 +72,7 @@ class Edge:
 
     def scan(self, text: str) -> tuple[bool, str]:
         try:
-            decoded = decode(text)
+            decoded = decode(text, self.options)
         except DecodeError as exc:
             return False, f"{exc.code}: {exc.detail}"
         return self._record(decoded, text)

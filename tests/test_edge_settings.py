@@ -80,3 +80,28 @@ def test_the_least_good_values_pass():
 def test_not_a_number_is_not_greater_than_zero():
     with pytest.raises(ConfigError, match="--ack-timeout"):
         check_settings(dataclasses.replace(BASE, ack_timeout=float("nan")))
+
+
+def test_the_sku_pattern_reaches_the_edges_decoder(tmp_path):
+    """`--sku-pattern` (any source) is what the running edge judges plain SKU scans by."""
+    from edge.delivery.outbox import Outbox
+    from edge.main import EdgeSettings, options
+    from edge.service import Edge, Screen
+    from edge.session import Session
+
+    class NoPublisher:
+        def wake(self) -> None:
+            pass
+
+    s = EdgeSettings(device="hh-01", site="DC1", outbox="x", sku_pattern=r"[A-Z]{2}\d{3}")
+    e = Edge(
+        Outbox(tmp_path / "hh.outbox"),
+        Session(site="DC1"),
+        NoPublisher(),
+        Screen(),
+        options=options(s),
+    )
+    e.scan("LOC:DC1/A-01")
+    assert e.scan("AB123")[0]
+    ok, why = e.scan("ABC-9")
+    assert not ok and "ABC-9" in why
