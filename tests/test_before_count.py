@@ -148,6 +148,9 @@ def test_moves_keep_the_side_no_count_fixed(catalogue):
 
 def test_opening_stock_imported_by_another_process_is_a_count_too(catalogue, tmp_path):
     c = Central(catalogue)
+    # the fixture imported opening stock before this central started: its counts count too
+    c.feed("hh-1", [{"type": "sale", "qty": 1, "ts": "2020-01-01T00:00:00Z"}])
+    assert c.on_hand() == 10 and len(c.flagged()) == 1
     scanned = wire.now_ts()  # a sale scanned now, delivered after the import below
     stock = tmp_path / "recount.csv"
     stock.write_text("sku,loc,qty\nA1,DC1/A-01,30\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from central.stock import ledger
-from central.stock.engine import BEHAVIOUR, GAIN, StockEngine
+from central.stock.engine import BEHAVIOUR, COUNT_DELTA, EFFECT, GAIN, StockEngine
 from central.stock.kernels import apply_movements, apply_movements_py, as_columns
 
 T = ledger.TYPE_CODE
@@ -115,3 +115,46 @@ def test_engine_grows_and_lists_cells():
         (5, 3, 7, 0, 0, 0),
         (5, 4, 0, 0, 0, 0),
     ]
+
+
+def test_late_kinds_in_the_kernel_match_the_reference():
+    """Movements scanned before an applied count (engine-only kinds, see EFFECT) through the
+    Numba kernel and the plain-Python reference."""
+    cols = list(random_movements(20_000, seed=5))
+    rng = np.random.default_rng(6)
+    flagged = rng.integers(0, 4, cols[3].shape[0])
+    cols[3] = EFFECT[flagged, cols[3]].astype(cols[3].dtype)
+    assert cols[3].max() > COUNT_DELTA  # some late kinds in there
+    a = [np.zeros((31, 7), np.int64) for _ in range(2)]
+    b = [np.zeros((31, 7), np.int64) for _ in range(2)]
+    da, db = np.empty(20_000, np.int64), np.empty(20_000, np.int64)
+    apply_movements(*a, *cols, BEHAVIOUR, GAIN, da)
+    apply_movements_py(*b, *cols, BEHAVIOUR, GAIN, db)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert np.array_equal(da, db)
+
+
+def test_a_movement_before_a_count_leaves_the_counted_side_alone():
+    at_loc, at_to = ledger.BEFORE_COUNT_AT_LOC, ledger.BEFORE_COUNT_AT_TO
+    cases = [  # (type, flagged bits) -> (on_hand at 1, at 2, in_transit at 2) from (10, 10, 5)
+        ("sale", at_loc, (10, 10, 5)),
+        ("receive", at_loc, (10, 10, 5)),
+        ("putaway", at_loc, (10, 13, 5)),
+        ("putaway", at_to, (7, 10, 5)),
+        ("putaway", at_loc | at_to, (10, 10, 5)),
+        ("transfer_out", at_loc, (10, 10, 8)),
+        ("sale", 0, (7, 10, 5)),
+    ]
+    for typ, bits, want in cases:
+        e = StockEngine()
+        e.apply([1, 1], [1, 2], [0, 0], [T["count"], T["count"]], [10, 10])
+        e.in_transit[1, 2] = 5
+        e.apply(
+            [1], [1], [2 if typ in ("putaway", "transfer_out") else 0], [EFFECT[bits, T[typ]]], [3]
+        )
+        assert (int(e.on_hand[1, 1]), int(e.on_hand[1, 2]), int(e.in_transit[1, 2])) == want, typ
+    e = StockEngine()  # an arrival before a count: in transit is still cleared
+    e.in_transit = np.full((2, 3), 4, np.int64)
+    e.on_hand = np.zeros((2, 3), np.int64)
+    e.apply([1], [2], [0], [EFFECT[at_loc, T["transfer_in"]]], [3])
+    assert (int(e.on_hand[1, 2]), int(e.in_transit[1, 2])) == (0, 1)

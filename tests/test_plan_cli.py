@@ -56,6 +56,17 @@ def test_alerts_proposals_and_suggestions_without_curl(api, capsys, tmp_path):
     doc = json.loads(out_of(capsys, "plan", "proposals", "--api", url, "--json"))
     (proposal,) = doc["proposals"]
     assert proposal["lines"][0]["sku"] == "A1"
+    assert proposal["lines"][0]["basis"]["safety_stock"] == 20  # the numbers it came from
+    lines = table.split("\nLINES (")[1].splitlines()
+    assert lines[1].split()[:3] == ["SUPPLIER", "SKU", "SITE"]
+    assert lines[2].split()[:9] == ["S1", "A1", "STORE1", "624", "10", "0", "3", "20", "22"]
+    assert "A1 @ STORE1: position 22 (on hand 12 + transfers in 10) ≤ reorder point 60" in table
+    suggested = out_of(capsys, "plan", "suggestions", "--api", url)
+    assert suggested.splitlines()[1].split()[-2:] == ["48", "10"]  # need, surplus
+    assert "A1 DC1 → STORE1: STORE1: alert position 12 < safety stock 20" in suggested
+    leads = out_of(capsys, "plan", "lead-times", "--api", url).splitlines()
+    assert [ln.split()[:4] for ln in leads[1:]] == [["S1", "3", "0", "master"],
+                                                     ["S2", "7", "0", "master"]]  # fmt: skip
 
     (s,) = json.loads(out_of(capsys, "plan", "suggestions", "--api", url, "--json"))
     assert (s["sku"], s["from_site"], s["to_site"], s["qty"]) == ("A1", "DC1", "STORE1", 10)

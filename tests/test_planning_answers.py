@@ -81,7 +81,7 @@ def test_proposals_and_suggestions_carry_their_numbers(red, tmp_path, capsys):
         cfg = str(tmp_path / "p.toml")
         assert tallyman(["plan", "run", "--db", str(red), "--config", cfg]) == 0
         out = capsys.readouterr().out
-        assert "A1 @ STORE1: 624 — position 22 ≤ reorder point 60" in out
+        assert "A1 @ STORE1: 624 — position 22 (on hand 12 + transfers in 10) ≤ reorder" in out
         assert "STORE1: alert position 12 < safety stock 20, needs 48" in out
         assert tallyman(["plan", "run", "--db", str(red), "--config", cfg, "--json"]) == 0
         doc = json.loads(capsys.readouterr().out, parse_constant=lambda x: 1 / 0)

@@ -74,6 +74,10 @@ class CountMarks:
         if not self.by_loc and not has_count:
             return out  # no count anywhere yet: nothing can be late
         rows, sku, loc, to_loc = batch.rows, batch.sku, batch.loc, batch.to_loc
+        if not rows:
+            return out
+        if not has_count and min(r[_TS] for r in rows)[:19] > max(self.by_loc.values()):
+            return out  # every movement scanned after the latest count anywhere: the usual case
         # counts earlier in the group move the prefilter too (on a copy: not committed yet)
         latest = dict(self.by_loc) if has_count else self.by_loc
         for i, k in enumerate(kinds):

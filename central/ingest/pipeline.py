@@ -75,7 +75,7 @@ class Ingest:
         self.devices = self._load_devices()
         self.last_id = self._max_id()
         #: Where counts have fixed the quantity (central.ingest.before_count); the committer's.
-        self.marks = CountMarks.load(self.conn)
+        self.marks = self._load_marks()
         #: Groups prepared and not yet committed (or dropped), oldest first: what a group being
         #: prepared must see beside the ledger (seqs and serial states not committed yet).
         self._inflight: list[Batch] = []
@@ -88,6 +88,19 @@ class Ingest:
         self._state_lock = threading.Lock()  # DeviceState and the generation
         self._commit_lock = threading.RLock()  # the writer connection's transactions
         self._gen = 0
+
+    def _load_marks(self) -> CountMarks:
+        """The count marks, after marking the counts written while no ingest ran (opening
+        stock imported before central started)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            ledger.catch_up_count_marks(self.conn)
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        return CountMarks.load(self.conn)
 
     def _load_devices(self) -> dict[str, DeviceState]:
         return {
@@ -440,6 +453,7 @@ class Ingest:
                     ledger.record_serial_states(conn, batch.serials)
                 # inside the write lock: no other writer can add rows before COMMIT
                 last_id = self._max_id()
+                ledger.set_count_marks_upto(conn, last_id)  # every count up to it is marked
                 first = self.last_id + 1
                 if batch.rows and last_id == first + len(batch.rows) - 1:
                     ledger.write_block(conn, first, batch.columns())
@@ -487,7 +501,7 @@ class Ingest:
             self._gen += 1
             self.devices = self._load_devices()
             self._inflight.clear()
-            self.marks = CountMarks.load(self.conn)
+            self.marks = self._load_marks()
             self.catalog.refresh(self.conn)
             self.engine.rebuild(self.conn, self.catalog.max_item_id, self.catalog.max_loc_id)
             self.last_id = self._max_id()
@@ -513,15 +527,10 @@ class Ingest:
         if ids[-1] - ids[0] + 1 == len(ids):
             cols = np.array([sku, loc, to_loc, kind, qty], dtype=np.int64).T
             ledger.write_block(self.conn, ids[0], cols)
-        marks: dict[tuple[int, int], str] = {}
-        for s, c, k, t in zip(sku, loc, kind, ts, strict=True):
-            if k == COUNT:  # another writer's counts (opening stock) set their cells
-                key = ledger.ts_key(t)
-                if key > marks.get((s, c), ""):
-                    marks[(s, c)] = key
-        if marks:
-            ledger.record_count_marks(self.conn, marks)
-            self.marks.committed(marks)
+        # another writer's counts (opening stock) set their cells
+        counted = zip(sku, loc, kind, ts, strict=True)
+        marks = ledger.mark_counts(self.conn, [(s, c, t) for s, c, k, t in counted if k == COUNT])
+        self.marks.committed(marks)
         self.last_id = ids[-1]
         log.info("applied %d movements written by another process", len(rows))
 

@@ -162,7 +162,8 @@ def print_report(doc: dict) -> None:
         click.echo(
             f"KPIs over {doc['kpis']['period_days']} days: inventory value "
             f"{total['inventory_value']:.2f}, turnover {total['turnover'] or 0:.2f}, "
-            f"stockout rate {total['stockout_rate'] or 0:.1%}"
+            f"stockout rate {total['stockout_rate'] or 0:.1%}, fill rate "
+            + ("-" if total.get("fill_rate") is None else f"{total['fill_rate']:.1%}")
         )
 
 

@@ -10,7 +10,9 @@ Threads and who waits for whom (the ingest must never wait on planning):
   ledger file, on its own connection) and publishes them (MQTT, webhooks — the webhook sender
   is a third thread, so a slow endpoint delays nothing);
   every `sweep_s` it also re-checks every series whose alert position moved without a movement
-  (reservations, PO approvals and cancellations change the engine but not the ledger);
+  (reservations, PO approvals and cancellations change the engine but not the ledger), and at
+  once when told a workflow changed some (`positions_changed`: after a workflow's POST, or
+  from the workflows after a commit);
 * the **pass thread** loads everything at start-up, then runs the full `plan()` every
   `interval_s` and on demand (`run_pass`, also from the API). The heavy part of a pass runs
   outside the state lock, so incremental alerts keep flowing while it forecasts; only the

@@ -4,6 +4,7 @@ records the API serves."""
 
 from __future__ import annotations
 
+import functools
 import math
 import sqlite3
 from collections.abc import Mapping
@@ -158,7 +159,11 @@ class Basis:
         n = o.ix.n_series
         self.planned_in = np.broadcast_to(np.asarray(o.result.planned_in, np.float64), (n,))
         self.planned_out = np.broadcast_to(np.asarray(o.result.planned_out, np.float64), (n,))
-        self.line_of = {int(s): k for k, s in enumerate(o.result.proposals.series.tolist())}
+
+    @functools.cached_property
+    def line_of(self) -> dict[int, int]:
+        """Series → its line in the pass's proposal arrays."""
+        return {s: k for k, s in enumerate(self.o.result.proposals.series.tolist())}
 
     def _lead_source(self, s: int) -> str:
         net = self.o.net
@@ -270,6 +275,16 @@ class Basis:
 def _why_order(b: Mapping[str, Any]) -> str:
     """One line a person can check a proposal line with."""
     ip, kind = b["position"], b["policy"]
+    terms = (
+        ("on_hand", 1), ("reserved", -1), ("on_order", 1), ("in_transit", 1),
+        ("transfers_in", 1), ("transfers_out", -1),
+    )  # fmt: skip
+    parts = [
+        f"{'+' if sign * b[name] > 0 else '−'} {name.replace('_', ' ')} {abs(b[name]):g}"
+        for name, sign in terms
+        if b[name]
+    ]
+    made_of = " ".join(parts).removeprefix("+ ") or "nothing"
     levels = (
         f"{b['protection_demand']:.4g} demand over {b['protection_days']:g} d "
         f"({b['demand_per_day']:.4g}/d, lead {b['lead_days']:.4g} d + review "
@@ -279,15 +294,18 @@ def _why_order(b: Mapping[str, Any]) -> str:
     if kind == "rop_eoq":
         step = f"{raw / b['eoq']:g} × EOQ {b['eoq']:.4g}" if b["eoq"] > 0 else "the shortfall"
         text = (
-            f"position {ip:g} ≤ reorder point {b['reorder_point']:.4g} ({levels}): order "
-            f"{step} = {raw:.4g}"
+            f"position {ip:g} ({made_of}) ≤ reorder point {b['reorder_point']:.4g} ({levels}): "
+            f"order {step} = {raw:.4g}"
         )
     elif kind == "order_up_to":
-        text = f"order up to {b['order_up_to']:.4g} ({levels}) − position {ip:g} = {raw:.4g}"
+        text = (
+            f"order up to {b['order_up_to']:.4g} ({levels}) − position {ip:g} ({made_of}) = "
+            f"{raw:.4g}"
+        )
     else:
         text = (
-            f"position {ip:g} ≤ min {b['min']:.4g} ({levels}): max {b['max']:.4g} − position "
-            f"= {raw:.4g}"
+            f"position {ip:g} ({made_of}) ≤ min {b['min']:.4g} ({levels}): max "
+            f"{b['max']:.4g} − position = {raw:.4g}"
         )
     if b["moq"] > raw:
         text += f", raised to the MOQ {b['moq']:g}"
@@ -418,6 +436,7 @@ def forecasts(o: PassOutcome, sku: str, site: str | None = None, horizon: int = 
         return []
     sites = range(ix.n_sites) if site is None else [ix.site_index.get(site, -1)]
     res, fc, pol = o.result, o.result.forecast, o.result.policy
+    why = Basis(o)
     out = []
     for b in sites:
         if b < 0:
@@ -446,7 +465,7 @@ def forecasts(o: PassOutcome, sku: str, site: str | None = None, horizon: int = 
                 "inventory_position": float(res.inventory_position[s]),
                 "tier": TIER_NAMES[int(res.tiers[s])],
                 "last_28_days": [float(x) for x in recent],
-                "basis": Basis(o).series(s),
+                "basis": why.series(s),
             }
         )
     return finite(out)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS count_marks (
     PRIMARY KEY (sku_id, loc_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS count_marks_loc ON count_marks(loc_id, ts);
+-- small facts about the ledger as a whole (count_marks_upto: see mark_counts)
+CREATE TABLE IF NOT EXISTS ledger_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS movement_blocks (
     first_id INTEGER PRIMARY KEY,
     last_id INTEGER NOT NULL,
@@ -262,15 +264,18 @@ def _fill_count_marks(conn: sqlite3.Connection) -> None:
     """Marks of the counts that set their cell, from the ledger's rows (a ledger from before the
     table). A late count applied with no variance cannot be told from a held one by its row
     (both store a change of 0): it is left out, and events before it keep their effect."""
-    marks: dict[tuple[int, int], str] = {}
-    for sku_id, loc_id, ts in conn.execute(
-        "SELECT sku_id, loc_id, ts FROM movements WHERE kind = ? OR (kind = ? AND qty != 0)",
-        (TYPE_CODE["count"], COUNT_DELTA),
-    ):
-        key = ts_key(ts)
-        if key > marks.get((sku_id, loc_id), ""):
-            marks[(sku_id, loc_id)] = key
-    record_count_marks(conn, marks)
+    mark_counts(
+        conn,
+        conn.execute(
+            "SELECT sku_id, loc_id, ts FROM movements WHERE kind = ? OR (kind = ? AND qty != 0)",
+            (TYPE_CODE["count"], COUNT_DELTA),
+        ),
+    )
+    set_count_marks_upto(conn, _max_movement_id(conn))
+
+
+def _max_movement_id(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT coalesce(max(id), 0) FROM movements").fetchone()[0])
 
 
 # --- serial states and count marks (see central.ingest) -----------------------------------------
@@ -325,6 +330,53 @@ def location_count_marks(conn: sqlite3.Connection) -> dict[int, str]:
         if row[0] is not None:
             out[loc_id] = str(row[0])
     return out
+
+
+def mark_counts(
+    conn: sqlite3.Connection, rows: Iterable[tuple[int, int, str]]
+) -> dict[tuple[int, int], str]:
+    """Mark the cells these counts set, from (sku_id, loc_id, ts) rows; returns the marks."""
+    marks: dict[tuple[int, int], str] = {}
+    for sku_id, loc_id, ts in rows:
+        key = ts_key(ts)
+        if key > marks.get((sku_id, loc_id), ""):
+            marks[(sku_id, loc_id)] = key
+    record_count_marks(conn, marks)
+    return marks
+
+
+def count_marks_upto(conn: sqlite3.Connection) -> int:
+    """Every movement up to this id that set its cell as a count has marked it: the ingest
+    keeps this at its last commit; rows beyond it were written while no ingest ran (opening
+    stock imported before central started) and are marked by `catch_up_count_marks`."""
+    row = conn.execute("SELECT value FROM ledger_state WHERE key = 'count_marks_upto'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def set_count_marks_upto(conn: sqlite3.Connection, upto: int) -> None:
+    conn.execute(
+        "INSERT INTO ledger_state (key, value) VALUES ('count_marks_upto', ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (upto,),
+    )
+
+
+def catch_up_count_marks(conn: sqlite3.Connection) -> int:
+    """Mark the cells set by plain counts written since the last ingest commit (call inside a
+    write transaction); returns how many cells were marked. Only kind `count` rows: a count
+    stored as its change was written by an ingest, which marked it if it set its cell."""
+    upto, last = count_marks_upto(conn), _max_movement_id(conn)
+    if last <= upto:
+        return 0
+    marks = mark_counts(
+        conn,
+        conn.execute(
+            "SELECT sku_id, loc_id, ts FROM movements WHERE id > ? AND kind = ?",
+            (upto, TYPE_CODE["count"]),
+        ),
+    )
+    set_count_marks_upto(conn, last)
+    return len(marks)
 
 
 def record_count_marks(conn: sqlite3.Connection, marks: dict[tuple[int, int], str]) -> None:

@@ -12,6 +12,7 @@ from planning_reference import stock_age as ref_stock_age
 from planning_reference import summary as ref_summary
 
 from central.planning.core.history import (
+    NEVER,
     TYPE_CODE,
     History,
     add_movements,
@@ -128,6 +129,22 @@ def test_load_history_from_ledger():
     assert h.demand([b_store]).sum() == 0 and h.stream("transfer_out", b_store).sum() == 4
     assert inbound_over(h, 2)[b_store] == 30 and inbound_over(h, 1)[b_store] == 0
     assert conn.execute("SELECT count(*) FROM movements").fetchone()[0] == 11
+    # when stock first came: B's receipt, A's adjustment at STORE1; A at DC1 never had any
+    assert h.first_in[b_store] == epoch_day("2025-03-05")
+    assert h.first_in[a_store] == TODAY and h.first_in[a_dc] == NEVER
+
+
+def test_load_history_knows_stock_from_before_the_window():
+    conn = _ledger()
+    rows = [("DC1", "2024-06-01T08:00:00.000Z", "receive", "A", 5),  # before the 30 days
+            ("STORE1", "2024-06-01T08:00:00.000Z", "count", "B", 0)]  # found nothing  # fmt: skip
+    conn.executemany(
+        "INSERT INTO movements (site, ts, type, sku, qty, loc) VALUES (?, ?, ?, ?, ?, 'X/1')", rows
+    )
+    sites = {"DC1": 0, "STORE1": 1}
+    h = load_history(conn, {"A": 0, "B": 1}, sites, days=30, today=TODAY, dc_sites=["DC1"])
+    assert h.first_in[series_of(0, 0, 2)] < h.first_day  # older than anything loaded
+    assert h.first_in[series_of(1, 1, 2)] == epoch_day("2025-03-05")  # the count found none
 
 
 def test_summary_equals_reference():

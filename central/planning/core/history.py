@@ -388,7 +388,13 @@ _BEFORE_SQL = (
 )
 
 
-def _stock_before(conn, hist: History, lo: date, sku_index, site_index) -> None:
+def _stock_before(
+    conn: sqlite3.Connection,
+    hist: History,
+    lo: date,
+    sku_index: Mapping[str, int],
+    site_index: Mapping[str, int],
+) -> None:
     """Mark the series stock came to before the loaded range (their age starts before it).
     Skipped at once when the ledger starts inside the range (a young ledger reads nothing)."""
     if conn.execute("SELECT 1 FROM movements WHERE ts < ? LIMIT 1", (lo.isoformat(),)).fetchone():
