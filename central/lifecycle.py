@@ -2,17 +2,19 @@
 
 Start: the storage is opened once; the stock engine is rebuilt from the ledger (the ledger is the
 truth, memory a cache of it); the workflow and planning services are built over both (workflows
-load `reserved` and `on_order` from their own tables). Nothing runs yet: `load_state` starts no
-thread, and neither does building the Flask app (`central.http.app.create_app`). `start` then,
-with a broker, builds the ingest and the MQTT bus and attaches the workflows and planning to them
-(workflows before planning: their receipts update `on_order` before planning sees a batch); it
-starts the workflow threads (reservation desk, supplier sender, sweeper), then planning's, and
-the ingest's and the bus's last, so no message comes in before the services that react to it
-run. Without a broker it starts the services alone (an API over a ledger). `stop` ends the bus
-first (no new messages), then planning, then the workflows, and the ingest last of the threads
-(the workflows submit their movements through it, so it outlives them); it closes the storage
-after them all. `tallyman central` binds its HTTP socket first, then does all of it around a
-waitress server.
+load `reserved` and `on_order` from their own tables), and the workflows' hooks are wired to
+planning's callbacks (workflows may not import planning): a PO, transfer or reservation that
+changes a position re-checks its alerts at once, a refused reservation counts as unfilled demand.
+Nothing runs yet: `load_state` starts no thread, and neither does building the Flask app
+(`central.http.app.create_app`). `start` then, with a broker, builds the ingest and the MQTT
+bus and attaches the workflows and planning to them (workflows before planning: their receipts
+update `on_order` before planning sees a batch); it starts the workflow threads (reservation
+desk, supplier sender, sweeper), then planning's, and the ingest's and the bus's last, so no
+message comes in before the services that react to it run. Without a broker it starts the
+services alone (an API over a ledger). `stop` ends the bus first (no new messages), then
+planning, then the workflows, and the ingest last of the threads (the workflows submit their
+movements through it, so it outlives them); it closes the storage after them all. `tallyman
+central` binds its HTTP socket first, then does all of it around a waitress server.
 
 Why the heavy imports sit inside the functions: `tallyman central --help` must answer without
 loading Numba, NumPy or Flask.
@@ -89,6 +91,8 @@ def load_state(db_path: str, planning_config: str | None = None) -> CentralState
     )
     workflows = WorkflowService(storage, engine, catalog, freezes)
     planning = PlanningService(storage, engine, catalog, planning_settings, workflows)
+    workflows.on_positions_changed = planning.positions_changed
+    workflows.on_reservation_refused = planning.reservation_refused
     return CentralState(
         db_path=str(db_path),
         storage=storage,

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from edge.service import Edge
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Tallyman handheld</title>
-<style>body{font:15px system-ui;margin:1rem}.ERR,.REJECTED{color:#b00020}.OK{color:#1b5e20}</style>
+<style>body{font:15px system-ui;margin:1rem}.ERR,.REJECTED{color:#b00020}.OK{color:#1b5e20}
+.HELD{color:#8a5300;font-weight:bold}</style>
 </head><body><h1 id="h">handheld</h1><p id="q"></p><ol id="l" reversed></ol><script>
 async function r(){const s=await (await fetch('api/screen')).json();
 document.getElementById('h').textContent=s.device+' @ '+s.site;

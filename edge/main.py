@@ -170,6 +170,7 @@ def build(s: EdgeSettings) -> Edge:
     )
     edge = Edge(outbox, session, publisher, Screen(), options=options(s))
     publisher.on_rejected = edge.on_rejected
+    publisher.on_held = edge.on_held
     if s.barcode:
         edge.reader = barcode_reader(s.barcode, s.suffix, edge)
     if s.rfid:

@@ -114,6 +114,11 @@ class Edge:
         for r in rejected:
             self.screen.show("REJECTED", f"#{r['seq']} {r.get('code')}: {r.get('detail', '')}")
 
+    def on_held(self, held: list[dict[str, Any]]) -> None:
+        """Counts central keeps but holds for an approver: the scan's OK was not the last word."""
+        for h in held:
+            self.screen.show("HELD", f"#{h['seq']} {h.get('detail', '')}")
+
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:

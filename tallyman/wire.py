@@ -56,6 +56,8 @@ REASONS: dict[str, str] = {
     "wrong_site": "the event's location is not at the device's site",
     "serial_repeated": "this serial's last movement was this very one; scan what happened in "
     "between (e.g. a return before a second sale)",
+    "count_held": "the count is in the ledger but its variance is above the hold limit: stock "
+    "stays unchanged until an approver approves it (`tallyman workflow count approve`)",
 }
 
 #: Device and site ids (they become MQTT topic levels); the HTTP models use the same pattern.
@@ -331,22 +333,37 @@ def decode_movements(topic: str, payload: bytes) -> tuple[str, str, list[Any]]:
 # --- acks and status --------------------------------------------------------------------
 
 
-def encode_ack(upto: int, rejected: list[dict[str, Any]] | None = None) -> bytes:
-    """`upto`: every seq ≤ upto of this device is in central's ledger or dead-letter table."""
-    return json.dumps({"upto": upto, "rejected": rejected or []}, separators=(",", ":")).encode()
+def encode_ack(
+    upto: int,
+    rejected: list[dict[str, Any]] | None = None,
+    held: list[dict[str, Any]] | None = None,
+) -> bytes:
+    """`upto`: every seq ≤ upto of this device is in central's ledger or dead-letter table.
+
+    `held` lists counts that are in the ledger (so covered by `upto`, not rejected) but wait for
+    an approver: the key is sent only when there is one, so that every other ack stays as it
+    was and an edge that does not know it still drops the event on `upto`."""
+    msg: dict[str, Any] = {"upto": upto, "rejected": rejected or []}
+    if held:
+        msg["held"] = held
+    return json.dumps(msg, separators=(",", ":")).encode()
 
 
 def rejection(seq: int, code: str, detail: str = "") -> dict[str, Any]:
     return {"seq": seq, "code": code, "detail": detail or REASONS.get(code, "")}
 
 
-def decode_ack(payload: bytes | bytearray) -> tuple[int, list[dict[str, Any]]]:
+def decode_ack(
+    payload: bytes | bytearray,
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(upto, rejected, held): see `encode_ack`."""
     msg = json.loads(payload)
     upto = msg["upto"]
     if type(upto) is not int:
         raise WireError("malformed_payload", "ack upto must be an integer")
     rejected = [r for r in msg.get("rejected", []) if isinstance(r, dict) and "seq" in r]
-    return upto, rejected
+    held = [h for h in msg.get("held", []) if isinstance(h, dict) and "seq" in h]
+    return upto, rejected, held
 
 
 def encode_status(state: str, queue: int, **extra: Any) -> bytes:

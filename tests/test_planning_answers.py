@@ -154,9 +154,7 @@ def test_fill_rate_counts_sales_reservations_and_refusals(red, tmp_path):
         r = c.post("/reservations", "staff",
                    {"sku": "A1", "site": "STORE1", "qty": 100, "channel": "online"})  # fmt: skip
         assert r.status_code == 409
-        # what the reservation desk's refusal hook reports (workflows call it on a 409)
-        svc = c.state.planning
-        svc.reservation_refused("A1", "STORE1", 100)
+        # the desk's refusal hook (wired by central's lifecycle) stored it as unfilled demand
         reader = c.state.storage.reader()
         refused = "SELECT count(*) FROM planning_refused"
         wait_for(lambda: reader.execute(refused).fetchone()[0] == 1, what="the refusal stored")

@@ -51,6 +51,9 @@ class Batch:
     qty: list[int] = field(default_factory=list)
     dead: list[tuple] = field(default_factory=list)
     acks: dict[str, list[dict]] = field(default_factory=dict)
+    #: device -> retransmitted counts still held for an approver (ack entries, see
+    #: central.ingest.hooks): merged at publish with the held counts of this group's own plan.
+    held: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     statuses: list[tuple] = field(default_factory=list)
     #: (site, upto) of each acknowledged device as of the end of this group's preparation: the
     #: next group may already be marked in DeviceState while this one commits.

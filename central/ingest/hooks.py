@@ -11,7 +11,7 @@ ordinary count: it sets the cell to what was counted.
 from __future__ import annotations
 
 import sqlite3
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -21,6 +21,10 @@ from central.stock.engine import StockEngine
 
 class CountPlan(Protocol):
     """What the rules decided for one group; completed after the engine applied it."""
+
+    #: device -> the group's counts held for an approver, as ack entries (`{"seq", "code",
+    #: "detail"}`), filled by `record`: the ack's `held` list (tallyman.wire.encode_ack).
+    held: dict[str, list[dict[str, Any]]]
 
     def finish(self, batch: Batch, delta: np.ndarray) -> None:
         """Fix up the group's ledger rows with the change each count made (`delta`)."""
@@ -42,4 +46,8 @@ class CountRules(Protocol):
     def counted_qty(self, conn: sqlite3.Connection, device: str, seq: int) -> int | None:
         """What a count stored as its change (COUNT_DELTA) had counted, to tell a retransmit
         of it from a replayed seq."""
+        ...
+
+    def held_entry(self, conn: sqlite3.Connection, device: str, seq: int) -> dict[str, Any] | None:
+        """The ack entry of a retransmitted count that still waits for an approver, else None."""
         ...

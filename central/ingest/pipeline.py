@@ -306,6 +306,11 @@ class Ingest:
                 found["qty"] = counted
                 if counted is None:
                     compared = _COMPARED_WITHOUT_QTY
+                elif tuple(found[k] for k in compared) == tuple(ev.get(k) for k in compared):
+                    # a retransmit of a count still held: the edge missed the ack that said so
+                    entry = None if rules is None else rules.held_entry(self.reads, device, seq)
+                    if entry is not None:
+                        batch.held.setdefault(device, []).append(entry)
             stored = tuple(found[k] for k in compared)
         earlier = None
         if stored is None:
@@ -486,7 +491,9 @@ class Ingest:
         self.committed += len(batch.rows)
         for device, rejected in batch.acks.items():
             site, upto = batch.watermarks[device]
-            self.publish(wire.ack_topic(site, device), wire.encode_ack(upto, rejected))
+            # held counts are in the ledger: acknowledged by upto, listed apart from rejected
+            held = batch.held.get(device, []) + (counts.held.get(device, []) if counts else [])
+            self.publish(wire.ack_topic(site, device), wire.encode_ack(upto, rejected, held))
         if batch.rows:
             for subscriber in self.subscribers:
                 try:

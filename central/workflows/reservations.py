@@ -11,6 +11,10 @@ one fsync serves every request that arrived while the previous group committed.
 
 A reservation is allocated to bins (most available first), so fulfilling it knows where to pick,
 and `reserved` per bin never pushes a bin's available below zero when it is made.
+
+After each group commits, the desk tells its owner which (SKU, site) pairs it changed (granted,
+or expired on the way) and which requests it refused for want of stock (`positions_changed`,
+`refused`: the workflow service's hooks, which planning's callbacks are wired to).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import queue
 import sqlite3
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -54,6 +59,10 @@ if TYPE_CHECKING:  # the models import CHANNELS from here: no cycle at run time
 log = logging.getLogger("tallyman.workflows")
 
 CHANNELS = ("store", "group_buy", "online", "dropship")
+#: (SKU, site) pairs whose reserved changed; an empty list tells nothing changed.
+PairsHook = Callable[[list[tuple[str, str]]], None]
+#: A request refused for want of stock: (SKU, site asked for, quantity).
+RefusedHook = Callable[[str, str, int], None]
 MAX_GROUP = 1000
 FIELDS = (
     "id, sku, site, partner, requested_site, channel, qty, picked, status, ref, created_at, "
@@ -159,7 +168,11 @@ class ReservationDesk:
         catalog: Catalog,
         settings: dict,
         movements: CentralMovements,
+        positions_changed: PairsHook | None = None,
+        refused: RefusedHook | None = None,
     ):
+        """`positions_changed` and `refused` are called on the desk thread after each group
+        commits; they must not raise or wait (the workflow service's hooks catch and queue)."""
         #: The desk thread's own write connection: each group of grants is one transaction.
         self.conn = storage.open_writer()
         self.engine, self.catalog, self.settings = engine, catalog, settings
@@ -169,6 +182,10 @@ class ReservationDesk:
         self._thread: threading.Thread | None = None
         self.granted = 0
         self.refused = 0
+        self._positions_changed = positions_changed
+        self._refused = refused
+        #: Pairs whose reservations `_expire_due` expired in the group being granted.
+        self._expired: list[tuple[str, str]] = []
 
     # --- start-up: memory from the tables ----------------------------------------------------
 
@@ -216,6 +233,7 @@ class ReservationDesk:
 
     def _grant(self, group: list[Request]) -> None:
         results: list[Any] = []
+        self._expired = []
         try:
             with engine_tx(self.engine.lock, self.conn) as undo:
                 rows = _Rows(datetime.now(UTC), self._next_id())
@@ -232,13 +250,20 @@ class ReservationDesk:
                     WorkflowError(503, "unavailable", f"reservation not stored: {exc}")
                 )
             return
+        changed = list(self._expired)
         for req, res in zip(group, results, strict=True):
             if isinstance(res, Exception):
                 self.refused += 1
                 req.future.set_exception(res)
+                if self._refused is not None and getattr(res, "code", "") == "insufficient_stock":
+                    self._refused(req.sku, req.site, req.qty)
             else:
                 self.granted += 1
                 req.future.set_result(res)
+                if res["site"] is not None:
+                    changed.append((req.sku, res["site"]))
+        if changed and self._positions_changed is not None:
+            self._positions_changed(changed)
 
     def _next_id(self) -> int:
         """Ids are assigned here (write lock held) so a group's rows go in with executemany."""
@@ -344,12 +369,14 @@ class ReservationDesk:
     def _expire_due(self, item_id: int, locs: np.ndarray, undo: list) -> int:
         """Expire this item's overdue reservations now rather than at the next sweep."""
         due = self.conn.execute(
-            "SELECT id FROM reservations WHERE item_id = ? AND status = 'active' "
+            "SELECT id, sku, site FROM reservations WHERE item_id = ? AND status = 'active' "
             "AND expires_at < ?",
             (item_id, wire.now_ts()),
         ).fetchall()
-        for (res_id,) in due:
+        for res_id, sku, site in due:
             release(self.conn, self.engine, res_id, "expire", undo)
+            if site is not None:
+                self._expired.append((sku, site))
         return len(due)
 
 
@@ -533,13 +560,16 @@ def on_pick_scan(conn, engine, res_id: int, loc_id: int, qty: int, undo: list) -
         close_task(conn, "pick", number(res_id))
 
 
-def expire_due(conn, engine, undo: list, now: str) -> int:
+def expire_due(conn, engine, undo: list, now: str) -> list[tuple[str, str | None]]:
+    """Expire every overdue active reservation; the (SKU, site) of each, one per reservation
+    (a dropship one has no site of ours: None)."""
     due = conn.execute(
-        "SELECT id FROM reservations WHERE status = 'active' AND expires_at < ?", (now,)
+        "SELECT id, sku, site FROM reservations WHERE status = 'active' AND expires_at < ?",
+        (now,),
     ).fetchall()
-    for (res_id,) in due:
+    for res_id, _, _ in due:
         release(conn, engine, res_id, "expire", undo)
         conn.execute(
             AUDIT_SQL, audit_row(Actor("system", "system"), "reservation.expire", number(res_id))
         )
-    return len(due)
+    return [(sku, site) for _, sku, site in due]

@@ -6,6 +6,13 @@ scan that turns committed movements into workflow progress: receipts against POs
 receipts against transfers, picks against reservations, central's own movements landing. The
 scan keeps a cursor in the same transaction as the changes it makes, so each movement is
 applied to the workflows exactly once, across restarts.
+
+Two hooks tell whoever cares (planning: central's lifecycle wires them, workflows may not import
+planning) what changed, after each commit: `on_positions_changed(pairs)` with the (SKU, site)
+pairs whose on order, in transit or reserved a PO, a transfer, a reservation, a receipt or an
+expiry changed (an empty list: possibly any), and `on_reservation_refused(sku, site, qty)` when
+the desk refuses a request for want of stock. A hook that raises is logged, never raised into the
+workflow; the hooks must not wait (planning's queue).
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ from tallyman.periodic import Periodic
 
 log = logging.getLogger("tallyman.workflows")
 
+Pairs = list[tuple[str, str]]
+
 SWEEP_S = 0.5
 RESUBMIT_AFTER_S = 5.0
 SCAN_SQL = (
@@ -70,7 +79,20 @@ class WorkflowService:
         self.settings = settings_mod.load(conn)
         self.movements = CentralMovements()
         self.board = TaskBoard()
-        self.desk = ReservationDesk(storage, engine, catalog, self.settings, self.movements)
+        #: Called after a commit changed on order / in transit / reserved of these (SKU, site)
+        #: pairs (empty: possibly any); see the module docstring.
+        self.on_positions_changed: Callable[[Pairs], None] | None = None
+        #: Called when the desk refused a reservation for want of stock: (SKU, site, qty).
+        self.on_reservation_refused: Callable[[str, str, int], None] | None = None
+        self.desk = ReservationDesk(
+            storage,
+            engine,
+            catalog,
+            self.settings,
+            self.movements,
+            positions_changed=self._positions_changed,
+            refused=self._reservation_refused,
+        )
         self.sender = Sender(storage, self.settings, self.tx)
         self.ingest: Any = None
         self._scan_lock = threading.Lock()
@@ -149,6 +171,43 @@ class WorkflowService:
         self.movements.flush()
         self.board.flush(conn)
 
+    # --- the hooks -------------------------------------------------------------------------------
+
+    def _positions_changed(self, pairs: Pairs | None) -> None:
+        """Tell `on_positions_changed` (after the commit): `pairs` changed, None possibly any,
+        an empty list nothing (no call)."""
+        hook = self.on_positions_changed
+        if hook is None or pairs == []:
+            return
+        try:
+            hook(sorted(set(pairs)) if pairs else [])
+        except Exception:
+            log.exception("on_positions_changed failed")
+
+    def _reservation_refused(self, sku: str, site: str, qty: int) -> None:
+        hook = self.on_reservation_refused
+        if hook is None:
+            return
+        try:
+            hook(sku, site, qty)
+        except Exception:
+            log.exception("on_reservation_refused failed")
+
+    @staticmethod
+    def _po_pairs(po: dict) -> Pairs | None:
+        lines = po.get("lines")
+        return None if lines is None else [(ln["sku"], ln["site"]) for ln in lines]
+
+    @staticmethod
+    def _to_pairs(*tos: dict) -> Pairs | None:
+        out: Pairs = []
+        for to in tos:
+            if to.get("lines") is None:
+                return None
+            sites = (to["from_site"], to["to_site"])
+            out += [(ln["sku"], site) for ln in to["lines"] for site in sites]
+        return out
+
     # --- the ledger scan -------------------------------------------------------------------------
 
     def on_batch(self, batch: Any) -> None:
@@ -187,6 +246,8 @@ class WorkflowService:
             self._scanned = upto
             if any(m["type"] == "receive" for m in found):
                 self.sender.wake()
+            # receipts against POs (on order), transfer scans, reservations picked or landed
+            self._positions_changed([(m["sku"], m["site"]) for m in found if m["sku"]])
             return len(found)
 
     @property
@@ -262,8 +323,14 @@ class WorkflowService:
         out = {"reservations": 0, "purchase_orders": 0}
         if due_res or due_po:
             with self.tx() as (conn, undo):
-                out["reservations"] = reservations.expire_due(conn, self.engine, undo, now)
+                expired = reservations.expire_due(conn, self.engine, undo, now)
                 out["purchase_orders"] = purchase_orders.expire_due(conn, self.engine, now, undo)
+            out["reservations"] = len(expired)
+            self._positions_changed(
+                None
+                if out["purchase_orders"]
+                else [(sku, site) for sku, site in expired if site is not None]
+            )
         out["movements"] = self.catch_up()
         return out
 
@@ -299,7 +366,10 @@ class WorkflowService:
                 po = purchase_orders.submit(conn, self.engine, self.settings, po["id"], actor, undo)
                 self._after_approval(conn, po)
         self.sender.wake()
-        return purchase_orders.view(self.storage.writer(), po["id"]), created
+        po = purchase_orders.view(self.storage.writer(), po["id"])
+        if created and body.submit:
+            self._positions_changed(self._po_pairs(po))
+        return po, created
 
     def po_event(self, ref: str, event: str, actor: Actor, body: dict) -> dict:
         note = body.get("note") if isinstance(body, dict) else None
@@ -332,35 +402,48 @@ class WorkflowService:
             else:
                 raise WorkflowError(404, "not_found", f"no purchase-order action {event}")
         self.sender.wake()
-        return purchase_orders.view(self.storage.writer(), po["id"])
+        po = purchase_orders.view(self.storage.writer(), po["id"])
+        if event != "send":  # sending moves no quantity
+            self._positions_changed(self._po_pairs(po))
+        return po
 
     # --- transfers -------------------------------------------------------------------------------
 
     def to_create(self, actor: Actor, body: Any) -> tuple[dict, bool]:
         with self.tx() as (conn, _):
-            return transfers.create(conn, self.engine, actor, body, "manual", self.freezes)
+            to, created = transfers.create(conn, self.engine, actor, body, "manual", self.freezes)
+        if created:
+            self._positions_changed(self._to_pairs(to))
+        return to, created
 
     def to_from_suggestions(self, actor: Actor, body: Any) -> list[tuple[dict, bool]]:
         with self.tx() as (conn, _):
-            return transfers.from_suggestions(conn, self.engine, actor, body, self.freezes)
+            made = transfers.from_suggestions(conn, self.engine, actor, body, self.freezes)
+        self._positions_changed(self._to_pairs(*(to for to, created in made if created)))
+        return made
 
     def to_event(self, ref: str, event: str, actor: Actor, body: Any) -> dict:
         note = body.get("note") if isinstance(body, dict) else None
         with self.tx() as (conn, _):
             if event in ("approve", "reject", "cancel"):
                 override = bool(isinstance(body, dict) and body.get("override_freeze"))
-                return transfers.decide(conn, ref, event, actor, note, override, self.freezes)
-            if event == "dispatch":
-                return transfers.dispatch(conn, ref, actor)
-            if event == "complete":
-                return transfers.complete(conn, ref, actor)
-            if event == "report":
-                return transfers.report(conn, ref, actor, body)
-        raise WorkflowError(404, "not_found", f"no transfer action {event}")
+                to = transfers.decide(conn, ref, event, actor, note, override, self.freezes)
+            elif event == "dispatch":
+                to = transfers.dispatch(conn, ref, actor)
+            elif event == "complete":
+                to = transfers.complete(conn, ref, actor)
+            elif event == "report":
+                to = transfers.report(conn, ref, actor, body)
+            else:
+                raise WorkflowError(404, "not_found", f"no transfer action {event}")
+        self._positions_changed(self._to_pairs(to))
+        return to
 
     def to_resolve(self, ref: str, disc_id: int, actor: Actor, body: Any) -> dict:
         with self.tx() as (conn, _):
-            return transfers.resolve(conn, self.movements, ref, disc_id, actor, body)
+            to = transfers.resolve(conn, self.movements, ref, disc_id, actor, body)
+        self._positions_changed(self._to_pairs(to))
+        return to
 
     # --- reservations ----------------------------------------------------------------------------
 
@@ -381,7 +464,10 @@ class WorkflowService:
                 )
             else:
                 raise WorkflowError(404, "not_found", f"no reservation action {event}")
-        return reservations.get(self.storage.writer(), self.catalog, res_id)
+        res = reservations.get(self.storage.writer(), self.catalog, res_id)
+        if res["site"] is not None:  # a fulfilment releases when its movement lands (the scan)
+            self._positions_changed([(res["sku"], res["site"])])
+        return res
 
     # --- counts ----------------------------------------------------------------------------------
 

@@ -41,18 +41,23 @@ class Publisher:
         status_interval: float = 5.0,
         keepalive: int = 10,
         on_rejected: Callable[[list[dict[str, Any]]], None] | None = None,
+        on_held: Callable[[list[dict[str, Any]]], None] | None = None,
     ):
         self.outbox, self.site, self.device = outbox, site, device
         self.batch_size, self.window, self.ack_timeout = batch_size, window, ack_timeout
         self.status_interval = status_interval
         self.keepalive = keepalive
         self.on_rejected = on_rejected
+        #: told of counts central holds for an approver: acked (in the ledger), not an error
+        self.on_held = on_held
         self.host, self.port, user, password = net.parse_broker_url(broker_url)
         self.acked = outbox.acked_upto
         self.sent = self.acked
         self.connected = False
         self.published_messages = 0
-        self._acks: queue.Queue[tuple[int, list[dict[str, Any]]]] = queue.Queue()
+        self._acks: queue.Queue[tuple[int, list[dict[str, Any]], list[dict[str, Any]]]] = (
+            queue.Queue()
+        )
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._resend = threading.Event()
@@ -165,10 +170,10 @@ class Publisher:
     def _drain_acks(self) -> None:
         while True:
             try:
-                upto, rejected = self._acks.get_nowait()
+                upto, rejected, held = self._acks.get_nowait()
             except queue.Empty:
                 return
-            if upto < self.acked and not rejected:
+            if upto < self.acked and not rejected and not held:
                 continue
             self.outbox.ack(upto, rejected, wire.now_ts())
             if upto > self.acked:
@@ -176,6 +181,8 @@ class Publisher:
                 self._last_progress = time.monotonic()
             if rejected and self.on_rejected:
                 self.on_rejected(rejected)
+            if held and self.on_held:
+                self.on_held(held)
 
     def _publish_pending(self) -> None:
         now = time.monotonic()
