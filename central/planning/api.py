@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 
 from central.access.tokens import audit
 from central.http.contract import NoteBody, endpoint
@@ -44,7 +44,6 @@ bp = Blueprint("planning", __name__, url_prefix="/api")
 READY_TIMEOUT_S = 120.0
 #: Writes that may change a position without a ledger movement: purchase orders (approved,
 #: cancelled, closed: on order), transfer orders, reservations (reserved).
-WORKFLOW_WRITES = ("/api/purchase-orders", "/api/transfers", "/api/reservations")
 
 
 def service() -> PlanningService:
@@ -61,23 +60,6 @@ def outcome() -> PassOutcome:
         detail = service().error or "the first planning pass has not finished yet; retry shortly"
         raise ApiError(503, "not_ready", detail)
     return last
-
-
-@bp.after_app_request
-def recheck_after_workflow_write(response: Response) -> Response:
-    """After a workflow write succeeded (its transaction committed and the engine changed), the
-    alert worker re-checks the alert positions at once (`PlanningService.positions_changed`):
-    a red alert closes when its PO is approved, not at the next sweep or pass. The request
-    does not wait for it."""
-    if (
-        request.method == "POST"
-        and response.status_code < 300
-        and request.path.startswith(WORKFLOW_WRITES)
-    ):
-        svc = getattr(current_app.config["STATE"], "planning", None)
-        if svc is not None and svc.ready:
-            svc.positions_changed()
-    return response
 
 
 @bp.get("/alerts")
