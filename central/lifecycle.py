@@ -35,7 +35,7 @@ from tallyman.console import fail
 if TYPE_CHECKING:
     from central.http.app import CentralState
 
-DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
+DEFAULT_BROKER = net.DEFAULT_BROKER
 DEFAULT_HTTP = "127.0.0.1:8080"
 
 #: GIL switch interval for central's threads (Python's default is 5 ms). Every SQLite statement

@@ -45,7 +45,7 @@ class EdgeSettings:
     device: str = ""
     site: str = ""
     outbox: str = ""
-    broker: str = "mqtt://127.0.0.1:1883"
+    broker: str = net.DEFAULT_BROKER
     barcode: str | None = None
     suffix: str = "crlf"
     rfid: str | None = None

@@ -16,6 +16,8 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from tallyman.net import DEFAULT_BROKER
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_API = "http://127.0.0.1:8080"
@@ -42,7 +44,7 @@ db_option = click.option(
 )
 broker_option = click.option(
     "--broker",
-    default="mqtt://127.0.0.1:1883",
+    default=DEFAULT_BROKER,
     show_default=True,
     metavar="URL",
     help="MQTT broker, mqtt://[USER:PASSWORD@]HOST[:PORT]",
@@ -51,12 +53,6 @@ site_option = click.option("--site", metavar="SITE", help="site code, e.g. DC1 o
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="print JSON for programs instead of a table"
 )
-
-
-def http_option(default: str, what: str) -> Callable[[F], F]:
-    return click.option(
-        "--http", default=default, show_default=True, metavar="HOST:PORT", help=what
-    )
 
 
 def api_base(url: str) -> str:

@@ -11,6 +11,8 @@ import time
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_HOST = "127.0.0.1"
+#: The broker every command talks to unless told otherwise (a local mosquitto).
+DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
 
 
 def parse_hostport(text: str, default_host: str = DEFAULT_HOST) -> tuple[str, int]:

@@ -14,7 +14,6 @@ set they have always had, which also retries 408, 409 and 425 and does not retry
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,10 +85,8 @@ def post(
     timeout: float = 10.0,
 ) -> Outcome:
     """POST `body` as JSON once (attempt number `attempt`) and judge the answer."""
-    try:
-        response = request("POST", url, json_body=body, headers=headers, timeout=timeout)
-    except (http.client.HTTPException, OSError) as exc:  # a garbled answer: no answer at all
-        response = Response(None, error=f"{url}: {type(exc).__name__}: {exc}")
+    # a refused connection or a garbled answer comes back as Response(None): no answer at all
+    response = request("POST", url, json_body=body, headers=headers, timeout=timeout)
     retry_in = None
     if policy.retries(response):
         retry_in = policy.delay_after(attempt, response.retry_after)
